@@ -4,6 +4,7 @@
     python3 dev.py run    create .venv, install, migrate, load demo data, then run
                           web + Celery worker + Celery beat together (Ctrl-C stops all three)
     python3 dev.py test   create .venv, install with test tools, then ruff, mypy and pytest
+                          (extra arguments go to pytest; --no-lint skips ruff and mypy)
 
 Without DATABASE_URL / REDIS_URL both use the embedded default (SQLite and a filesystem
 broker under var/); with them set, Postgres and Redis.
@@ -134,15 +135,23 @@ def cmd_run() -> int:
         return 0
 
 
-def cmd_test(pytest_args: list[str]) -> int:
+def cmd_test(args: list[str]) -> int:
     ensure_venv("dev")
     manage("compile_translations")
-    steps = [
-        ("ruff check", [str(BIN / "ruff"), "check", "."]),
-        ("ruff format --check", [str(BIN / "ruff"), "format", "--check", "."]),
-        ("mypy", [str(BIN / "mypy"), "."]),
-        ("pytest", [str(PY), "-m", "pytest", *pytest_args]),
-    ]
+    lint = "--no-lint" not in args
+    pytest_args = [a for a in args if a != "--no-lint"]
+    database = os.environ.get("DATABASE_URL", "").split("@")[-1] or "embedded SQLite"
+    say(f"database: {database}; broker: {'Redis' if os.environ.get('REDIS_URL') else 'filesystem'}")
+    steps = (
+        [
+            ("ruff check", [str(BIN / "ruff"), "check", "."]),
+            ("ruff format --check", [str(BIN / "ruff"), "format", "--check", "."]),
+            ("mypy", [str(BIN / "mypy"), "."]),
+        ]
+        if lint
+        else []
+    )
+    steps.append(("pytest", [str(PY), "-m", "pytest", *pytest_args]))
     for name, command in steps:
         say(name)
         code = subprocess.run(command, cwd=ROOT).returncode

@@ -132,7 +132,7 @@ def _set_role(user: User, role: Role) -> None:
 @transaction.atomic
 def user_create(
     *,
-    actor: User,
+    actor: User | None,
     username: str,
     password: str,
     role: Role,
@@ -192,7 +192,7 @@ def user_set_active(*, actor: User, user: User, active: bool) -> User:
 
 
 @transaction.atomic
-def user_reset_password(*, actor: User, user: User, password: str) -> User:
+def user_reset_password(*, actor: User | None, user: User, password: str) -> User:
     user.set_password(password)
     user.save(update_fields=["password"])
     # The password itself is never recorded.

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             user = User.objects.filter(username=username).first()
             if user is None:
                 user = user_create(
-                    actor=admin,  # type: ignore[arg-type]
+                    actor=admin,
                     username=username,
                     password=password,
                     role=role,
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                     email=f"{username}@demo-sanghoe.example",
                 )
             elif not user.check_password(password):
-                user_reset_password(actor=admin, user=user, password=password)  # type: ignore[arg-type]
+                user_reset_password(actor=admin, user=user, password=password)
             if role is Role.ADMIN:
                 admin = user
         if not Company.objects.filter(pk=1).exists():
