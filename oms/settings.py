@@ -275,6 +275,7 @@ OMS_HEARTBEAT_STALE_AFTER = timedelta(seconds=int(os.environ.get("OMS_HEARTBEAT_
 OMS_SEARCH_PROVIDERS = [
     "oms.search.search_users",
 ]
+OMS_DASHBOARD_CARDS: list[str] = []
 
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

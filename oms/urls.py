@@ -1,6 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from oms import views
@@ -24,6 +24,8 @@ urlpatterns = [
     path("settings/users/<int:pk>/active/", views.user_set_active_view, name="user_set_active"),
     path("settings/users/<int:pk>/password/", views.user_reset_password_view, name="user_reset_password"),
     path("settings/audit/", views.audit_list_view, name="audit_list"),
+    path("products/", include("catalog.urls")),
+    path("stock/", include("inventory.urls")),
 ]
 
 handler403 = "oms.errors.permission_denied"

@@ -11,9 +11,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from oms.dashboard import dashboard_cards
 from oms.excel import xlsx_response
 from oms.forms import (
     AuditFilterForm,
@@ -67,7 +69,8 @@ def healthz_view(request: HttpRequest) -> JsonResponse:
 
 
 def dashboard_view(request: AuthedHttpRequest) -> HttpResponse:
-    return render(request, "oms/dashboard.html", {"health": health(), "now": timezone.now()})
+    context = {"health": health(), "now": timezone.now(), "cards": dashboard_cards(request)}
+    return render(request, "oms/dashboard.html", context)
 
 
 def search_view(request: AuthedHttpRequest) -> HttpResponse:
@@ -177,7 +180,9 @@ def user_bulk_view(request: AuthedHttpRequest) -> HttpResponse:
             changed += int(before != user.is_active)
         except SelfDeactivationError:
             skipped += 1
-    messages.success(request, _("%(count)d users updated.") % {"count": changed})
+    messages.success(
+        request, ngettext("%(count)d user updated.", "%(count)d users updated.", changed) % {"count": changed}
+    )
     if skipped:
         messages.warning(request, _("You cannot deactivate your own account; it was left active."))
     return redirect("user_list")

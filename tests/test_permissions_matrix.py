@@ -7,7 +7,8 @@ without saying who may use it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -16,44 +17,22 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from oms.models import Job, User
 from oms.roles import Role
 from oms.services import job_create
+from tests.access import NO_METHOD, PUBLIC, READ_ONLY, Rule
 from tests.conftest import client_for
 
-ALL = frozenset(Role)
-ADMIN = frozenset({Role.ADMIN})
-PUBLIC = "public"  # no login needed
-NO_METHOD = "405"  # the view does not take this method: 405 for everyone
-READ_ONLY = "read-only"  # POST is accepted like GET and writes nothing: same roles as GET
 
-Access = frozenset[Role] | str
-
-
-@dataclass(frozen=True)
-class Rule:
-    get: Access
-    post: Access = READ_ONLY
+def _gather() -> dict[str, Rule]:
+    rules: dict[str, Rule] = {}
+    for path in sorted(Path(__file__).resolve().parent.glob("*/access*.py")):
+        module = import_module(f"tests.{path.parent.name}.{path.stem}")
+        overlap = rules.keys() & module.RULES.keys()
+        assert not overlap, f"URL names ruled twice: {overlap}"
+        rules.update(module.RULES)
+    return rules
 
 
-# url name -> who may GET and who may POST.
-MATRIX: dict[str, Rule] = {
-    "login": Rule(get=PUBLIC, post=PUBLIC),
-    "logout": Rule(get=NO_METHOD, post=ALL),
-    "set_language": Rule(get=PUBLIC, post=PUBLIC),
-    "healthz": Rule(get=PUBLIC, post=PUBLIC),
-    "dashboard": Rule(get=ALL),
-    "search": Rule(get=ALL),
-    "job_list": Rule(get=ALL),
-    "job_detail": Rule(get=ALL),
-    "settings_home": Rule(get=ALL),
-    "company": Rule(get=ALL, post=ADMIN),
-    "password_change": Rule(get=ALL, post=ALL),
-    "user_list": Rule(get=ADMIN),
-    "user_bulk": Rule(get=NO_METHOD, post=ADMIN),
-    "user_create": Rule(get=ADMIN, post=ADMIN),
-    "user_edit": Rule(get=ADMIN, post=ADMIN),
-    "user_set_active": Rule(get=NO_METHOD, post=ADMIN),
-    "user_reset_password": Rule(get=NO_METHOD, post=ADMIN),
-    "audit_list": Rule(get=ADMIN),
-}
+# url name -> who may GET and who may POST, gathered from tests/<app>/access.py.
+MATRIX: dict[str, Rule] = _gather()
 
 
 def _walk(patterns: list[URLPattern | URLResolver], namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -89,12 +68,7 @@ def role_clients(make_user) -> dict[Role, tuple[User, Client]]:
 
 
 def _url(name: str, user: User, other: User) -> str:
-    if name == "job_detail":
-        job = job_create(kind="test", title="t", actor=user)
-        return reverse(name, args=[job.pk])
-    if name in {"user_edit", "user_set_active", "user_reset_password"}:
-        return reverse(name, args=[other.pk])
-    return reverse(name)
+    return reverse(name, args=MATRIX[name].args(user, other))
 
 
 @pytest.mark.django_db
