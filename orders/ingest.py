@@ -1,0 +1,420 @@
+"""The one ingestion service every order source uses (Excel now, channel adapters next).
+
+It takes plain ChannelOrder dataclasses and, in transactions of whole orders, upserts them
+idempotently: the same input twice creates nothing; a changed address or channel state updates
+the order and writes an OrderEvent. New lines are mapped to SKUs (an OptionMapping first,
+otherwise a seller code equal to a SKU code) and reserve stock through inventory.services in
+the same transaction; a line that cannot be fully reserved is stored and flagged BACKORDER.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Sku
+from channels.models import ChannelAccount, OptionMapping
+from channels.types import ChannelOrder, ChannelOrderLine, LineState
+from inventory.services import ReserveRequest, stock_reserve_many
+from oms.models import User
+from orders.models import (
+    RESERVING_STATES,
+    ImportBatch,
+    LineSku,
+    LineStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    reservation_reference,
+)
+from orders.normalize import normalize_address, normalize_phone, normalize_zip
+from orders.services import TERMINAL_STATES, order_line_apply_channel_state
+
+BATCH_ORDERS = 500
+
+# The OMS state a new line starts in, from the channel's state.
+INITIAL_STATUS = {
+    LineState.NEW: LineStatus.NEW,
+    LineState.CONFIRMED: LineStatus.CONFIRMED,
+    LineState.SHIPPED: LineStatus.SHIPPED,
+    LineState.DELIVERED: LineStatus.DELIVERED,
+    LineState.COMPLETED: LineStatus.COMPLETED,
+    LineState.CANCEL_REQUESTED: LineStatus.CANCEL_REQUESTED,
+    LineState.CANCELLED: LineStatus.CANCELLED,
+    LineState.RETURN_REQUESTED: LineStatus.RETURN_REQUESTED,
+    LineState.RETURNED: LineStatus.RETURNED,
+    LineState.EXCHANGE_REQUESTED: LineStatus.EXCHANGE_REQUESTED,
+    LineState.EXCHANGED: LineStatus.EXCHANGED,
+}
+
+# Channel states that move an existing line on re-ingestion (claims made on the channel).
+# Forward progress the OMS itself drives (confirm, ship) is left to those services.
+CHANNEL_DRIVEN = {
+    LineState.CANCEL_REQUESTED: LineStatus.CANCEL_REQUESTED,
+    LineState.CANCELLED: LineStatus.CANCELLED,
+    LineState.RETURN_REQUESTED: LineStatus.RETURN_REQUESTED,
+    LineState.RETURNED: LineStatus.RETURNED,
+    LineState.EXCHANGE_REQUESTED: LineStatus.EXCHANGE_REQUESTED,
+    LineState.EXCHANGED: LineStatus.EXCHANGED,
+    LineState.DELIVERED: LineStatus.DELIVERED,
+    LineState.COMPLETED: LineStatus.COMPLETED,
+}
+
+# Order fields compared on re-ingestion; a change writes an event (address ones flag the lines).
+ADDRESS_FIELDS = ("recipient_name", "recipient_phone", "recipient_phone2", "zip_code", "address1", "address2")
+OTHER_FIELDS = ("delivery_message", "buyer_name", "buyer_phone", "paid_at")
+
+
+@dataclass
+class IngestResult:
+    orders_created: int = 0
+    orders_updated: int = 0
+    orders_unchanged: int = 0
+    lines_created: int = 0
+    lines_updated: int = 0
+    lines_unchanged: int = 0
+    unmapped: int = 0
+    backorder: int = 0
+    reserved: int = 0
+    order_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        for name in (
+            "orders_created",
+            "orders_updated",
+            "orders_unchanged",
+            "lines_created",
+            "lines_updated",
+            "lines_unchanged",
+            "unmapped",
+            "backorder",
+            "reserved",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.order_ids += other.order_ids
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in self.__dict__.items() if k != "order_ids"}
+
+
+def option_key(line: ChannelOrderLine) -> str:
+    """The key an OptionMapping is stored under: the channel's option id, else the option text
+    with whitespace collapsed."""
+    return line.channel_option_id.strip() or normalize_address(line.option_text)
+
+
+def _order_values(order: ChannelOrder) -> dict[str, Any]:
+    phone = normalize_phone(order.recipient_phone)
+    phone2 = normalize_phone(order.recipient_phone2)
+    buyer = normalize_phone(order.buyer_phone)
+    zip_ = normalize_zip(order.zip_code)
+    total = order.total_amount
+    if total is None:
+        total = sum(_line_total(line) for line in order.lines) + order.shipping_fee
+    return {
+        "ordered_at": order.ordered_at,
+        "paid_at": order.paid_at,
+        "buyer_name": order.buyer_name.strip()[:100],
+        "buyer_phone": buyer.digits[:20],
+        "recipient_name": order.recipient_name.strip()[:100],
+        "recipient_phone": phone.digits[:20],
+        "recipient_phone2": phone2.digits[:20],
+        "phone_last4": phone.last4 or buyer.last4,
+        "zip_code": zip_.code,
+        "zip_is_old": zip_.is_old,
+        "address1": normalize_address(order.address1)[:300],
+        "address2": normalize_address(order.address2)[:300],
+        "delivery_message": order.delivery_message.strip()[:500],
+        "shipping_fee": order.shipping_fee,
+        "total_amount": total,
+        "bundle_key": order.bundle_key.strip()[:100],
+    }
+
+
+def _line_total(line: ChannelOrderLine) -> int:
+    return line.line_total if line.line_total is not None else line.unit_price * line.quantity - line.discount
+
+
+class SkuResolver:
+    """Maps channel lines to SKUs for one account: OptionMapping first, then seller codes."""
+
+    def __init__(self, account: ChannelAccount) -> None:
+        self.account = account
+
+    def resolve(self, lines: Sequence[ChannelOrderLine]) -> list[list[tuple[int, int]] | None]:
+        keys = {(ln.channel_product_id, option_key(ln)) for ln in lines}
+        mappings: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        if keys:
+            rows = OptionMapping.objects.filter(
+                account=self.account,
+                channel_product_id__in={k[0] for k in keys},
+                option_key__in={k[1] for k in keys},
+            ).prefetch_related("items")
+            for mapping in rows:
+                mappings[(mapping.channel_product_id, mapping.option_key)] = [
+                    (item.sku_id, item.quantity) for item in mapping.items.all()
+                ]
+        codes = {code.strip() for ln in lines for code in ln.seller_codes if code and code.strip()}
+        sku_by_code = (
+            dict(Sku.objects.filter(code__in=codes, is_active=True).values_list("code", "pk"))
+            if codes
+            else {}
+        )
+        out: list[list[tuple[int, int]] | None] = []
+        for ln in lines:
+            mapped = mappings.get((ln.channel_product_id, option_key(ln)))
+            if mapped:
+                out.append([(sku_id, per_unit * ln.quantity) for sku_id, per_unit in mapped])
+                continue
+            found = next(
+                (sku_by_code[c.strip()] for c in ln.seller_codes if c and c.strip() in sku_by_code), None
+            )
+            out.append([(found, ln.quantity)] if found else None)
+        return out
+
+
+def reserve_lines(
+    lines: Sequence[OrderLine], *, actor: User | None
+) -> tuple[list[OrderLine], list[OrderLine]]:
+    """Reserve stock for mapped lines, oldest first, each all or nothing. Updates the lines'
+    backorder flags and writes events. Returns (reserved, short). Call inside a transaction."""
+    if not lines:
+        return [], []
+    allocations: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for row in LineSku.objects.filter(line__in=lines).values_list("line_id", "sku_id", "quantity"):
+        allocations[row[0]].append((row[1], row[2]))
+    ordered = sorted(lines, key=lambda ln: (ln.ordered_at or ln.created_at or timezone.now(), ln.pk))
+    ordered = [ln for ln in ordered if allocations.get(ln.pk)]
+    results = stock_reserve_many(
+        requests=[ReserveRequest(reservation_reference(ln.pk), allocations[ln.pk]) for ln in ordered],
+        actor=actor,
+    )
+    reserved, short, events = [], [], []
+    for line, result in zip(ordered, results, strict=True):
+        if result.ok:
+            reserved.append(line)
+            if line.backorder or not result.already_reserved:
+                events.append(
+                    OrderEvent(
+                        order_id=line.order_id,
+                        line=line,
+                        type=OrderEvent.Type.RESERVED,
+                        message=line.product_name[:200],
+                        user=actor,
+                    )
+                )
+            line.backorder = False
+        else:
+            short.append(line)
+            if not line.backorder:
+                events.append(
+                    OrderEvent(
+                        order_id=line.order_id,
+                        line=line,
+                        type=OrderEvent.Type.BACKORDER,
+                        message="; ".join(f"{s.sku_code} -{s.short}" for s in result.shortages)[:500],
+                        data={"shortages": [s.__dict__ for s in result.shortages]},
+                        user=actor,
+                    )
+                )
+            line.backorder = True
+    OrderLine.objects.bulk_update(ordered, ["backorder"])
+    OrderEvent.objects.bulk_create(events)
+    return reserved, short
+
+
+def _chunks(orders: Sequence[ChannelOrder], size: int) -> Iterable[Sequence[ChannelOrder]]:
+    for start in range(0, len(orders), size):
+        yield orders[start : start + size]
+
+
+def orders_ingest(
+    *,
+    account: ChannelAccount,
+    orders: Sequence[ChannelOrder],
+    source: str = Order.Source.API,
+    actor: User | None = None,
+    import_batch: ImportBatch | None = None,
+    batch_size: int = BATCH_ORDERS,
+    progress: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Upsert `orders` for `account`, a batch of whole orders per transaction."""
+    # The same order twice in one input: the later copy wins.
+    unique = list({order.external_order_id: order for order in orders}.values())
+    total = IngestResult()
+    done = 0
+    for chunk in _chunks(unique, batch_size):
+        total.add(
+            _ingest_chunk(account=account, orders=chunk, source=source, actor=actor, batch=import_batch)
+        )
+        done += len(chunk)
+        if progress:
+            progress(done)
+    return total
+
+
+@transaction.atomic
+def _ingest_chunk(
+    *,
+    account: ChannelAccount,
+    orders: Sequence[ChannelOrder],
+    source: str,
+    actor: User | None,
+    batch: ImportBatch | None,
+) -> IngestResult:
+    result = IngestResult()
+    existing_orders = {
+        o.external_order_id: o
+        for o in Order.objects.filter(
+            account=account, external_order_id__in=[o.external_order_id for o in orders]
+        )
+    }
+    line_ids = [ln.external_line_id for o in orders for ln in o.lines]
+    existing_lines = {
+        ln.external_line_id: ln
+        for ln in OrderLine.objects.filter(account=account, external_line_id__in=line_ids).select_related(
+            "order"
+        )
+    }
+    events: list[OrderEvent] = []
+    to_create: list[tuple[ChannelOrder, Order]] = []
+    changed_orders: list[Order] = []
+    update_fields: set[str] = set()
+    address_changed_orders: set[int] = set()
+
+    for incoming in orders:
+        values = _order_values(incoming)
+        current = existing_orders.get(incoming.external_order_id)
+        if current is None:
+            order = Order(
+                account=account,
+                external_order_id=incoming.external_order_id[:100],
+                source=source,
+                import_batch=batch,
+                raw=incoming.raw,
+                **values,
+            )
+            to_create.append((incoming, order))
+            continue
+        diff = {
+            name: [getattr(current, name), values[name]]
+            for name in (*ADDRESS_FIELDS, *OTHER_FIELDS)
+            if values[name] != getattr(current, name) and values[name] not in ("", None)
+        }
+        if diff:
+            for name, (_old, new) in diff.items():
+                setattr(current, name, new)
+            if set(diff) & {"recipient_phone", "recipient_phone2"}:
+                current.phone_last4 = values["phone_last4"]
+                update_fields.add("phone_last4")
+            if "zip_code" in diff:
+                current.zip_is_old = values["zip_is_old"]
+                update_fields.add("zip_is_old")
+            update_fields.update(diff)
+            changed_orders.append(current)
+            is_address = bool(set(diff) & set(ADDRESS_FIELDS))
+            if is_address:
+                address_changed_orders.add(current.pk)
+            events.append(
+                OrderEvent(
+                    order=current,
+                    user=actor,
+                    type=OrderEvent.Type.ADDRESS_CHANGED if is_address else OrderEvent.Type.UPDATED,
+                    message=", ".join(sorted(diff)),
+                    data={"changes": {k: [str(v[0]), str(v[1])] for k, v in diff.items()}},
+                )
+            )
+
+    if to_create:
+        Order.objects.bulk_create([o for _i, o in to_create])
+        for _incoming, order in to_create:
+            events.append(
+                OrderEvent(order=order, type=OrderEvent.Type.COLLECTED, user=actor, message=f"{source}")
+            )
+    if changed_orders:
+        Order.objects.bulk_update(changed_orders, sorted(update_fields | {"updated_at"}))
+        for order in changed_orders:
+            order.updated_at = timezone.now()
+    result.orders_created = len(to_create)
+    result.orders_updated = len(changed_orders)
+    result.orders_unchanged = len(orders) - len(to_create) - len(changed_orders)
+
+    order_by_external = {**existing_orders, **{o.external_order_id: o for _i, o in to_create}}
+    new_lines: list[tuple[ChannelOrderLine, OrderLine]] = []
+    state_moves: list[tuple[OrderLine, LineStatus]] = []
+    for incoming in orders:
+        order = order_by_external[incoming.external_order_id]
+        result.order_ids.append(order.pk)
+        for ln in incoming.lines:
+            current_line = existing_lines.get(ln.external_line_id)
+            if current_line is None:
+                line = OrderLine(
+                    order=order,
+                    account=account,
+                    external_line_id=ln.external_line_id[:100],
+                    channel_product_id=ln.channel_product_id[:100],
+                    channel_option_id=ln.channel_option_id[:100],
+                    product_name=ln.product_name[:300],
+                    option_text=ln.option_text.strip()[:300],
+                    seller_codes=[c.strip() for c in ln.seller_codes if c and c.strip()],
+                    quantity=ln.quantity,
+                    unit_price=ln.unit_price,
+                    discount=ln.discount,
+                    line_total=_line_total(ln),
+                    status=INITIAL_STATUS[ln.state],
+                    channel_status=ln.channel_status[:50],
+                    ordered_at=order.ordered_at,
+                )
+                new_lines.append((ln, line))
+                continue
+            target = CHANNEL_DRIVEN.get(ln.state)
+            if target and current_line.status != target and current_line.status not in TERMINAL_STATES:
+                state_moves.append((current_line, target))
+            elif current_line.order_id in address_changed_orders and not current_line.address_changed:
+                current_line.address_changed = True
+                current_line.save(update_fields=["address_changed", "updated_at"])
+                result.lines_updated += 1
+            else:
+                result.lines_unchanged += 1
+
+    if new_lines:
+        lines = [line for _i, line in new_lines]
+        OrderLine.objects.bulk_create(lines)
+        allocations = SkuResolver(account).resolve([ln for ln, _line in new_lines])
+        line_skus, unmapped = [], []
+        for (_ln, line), allocation in zip(new_lines, allocations, strict=True):
+            if allocation is None:
+                line.unmapped = True
+                unmapped.append(line)
+                continue
+            merged: dict[int, int] = defaultdict(int)
+            for sku_id, quantity in allocation:
+                merged[sku_id] += quantity
+            line_skus += [LineSku(line=line, sku_id=sku_id, quantity=q) for sku_id, q in merged.items()]
+        LineSku.objects.bulk_create(line_skus)
+        if unmapped:
+            OrderLine.objects.bulk_update(unmapped, ["unmapped"])
+        result.lines_created = len(lines)
+        result.unmapped = len(unmapped)
+        reservable = [ln for ln in lines if not ln.unmapped and ln.status in RESERVING_STATES]
+        reserved, short = reserve_lines(reservable, actor=actor)
+        result.reserved, result.backorder = len(reserved), len(short)
+
+    if state_moves:
+        locked = {
+            ln.pk: ln
+            for ln in OrderLine.objects.filter(pk__in=[ln.pk for ln, _t in state_moves])
+            .order_by("pk")
+            .select_for_update()
+        }
+        for line, target in state_moves:
+            if order_line_apply_channel_state(line=locked[line.pk], target=target, actor=actor):
+                result.lines_updated += 1
+
+    OrderEvent.objects.bulk_create(events)
+    return result
