@@ -26,6 +26,7 @@ urlpatterns = [
     path("settings/audit/", views.audit_list_view, name="audit_list"),
     path("products/", include("catalog.urls")),
     path("stock/", include("inventory.urls")),
+    path("orders/", include("orders.urls")),
 ]
 
 handler403 = "oms.errors.permission_denied"
