@@ -21,7 +21,16 @@ class Product(models.Model):
     image_urls = models.JSONField(_("image URLs"), default=list, blank=True)
     sale_price = models.PositiveIntegerField(_("sale price"), default=0)
     cost = models.PositiveIntegerField(_("cost"), default=0)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ON_SALE)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=Status.choices,
+        default=Status.ON_SALE,
+        help_text=_("Summary of the SKUs' sale status: on sale while any SKU is on sale."),
+    )
+    option_names = models.JSONField(
+        _("option names"), default=list, blank=True, help_text=_("The option axes in order, e.g. colour and size.")
+    )
     no_merge = models.BooleanField(
         _("never pack with other orders"), default=False, help_text=_("합포장 불가: ships in its own box.")
     )
@@ -59,6 +68,9 @@ class Sku(models.Model):
     cost = models.PositiveIntegerField(_("cost"), default=0)
     safety_stock = models.PositiveIntegerField(_("safety stock"), default=0)
     low_stock_threshold = models.PositiveIntegerField(_("low-stock threshold"), default=0)
+    status = models.CharField(
+        _("sale status"), max_length=16, choices=Product.Status.choices, default=Product.Status.ON_SALE
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -66,7 +78,11 @@ class Sku(models.Model):
     class Meta:
         verbose_name = _("SKU")
         verbose_name_plural = _("SKUs")
-        indexes = [models.Index(fields=["product", "id"], name="sku_product_idx")]
+        indexes = [
+            models.Index(fields=["product", "id"], name="sku_product_idx"),
+            # The product list pages by (newest product first, its SKUs in creation order).
+            models.Index(fields=["-product", "id"], name="sku_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.option_label}".strip()
