@@ -355,12 +355,6 @@ def stock_reserve_many(
     if not requests:
         return results
 
-    held: dict[str, list[Reservation]] = defaultdict(list)
-    for reservation in Reservation.objects.filter(
-        reference__in={r.reference for r in requests}, quantity__gt=0
-    ):
-        held[reservation.reference].append(reservation)
-
     needs = [expand_bundles(r.lines) for r in requests]
     sku_ids = {sku_id for need in needs for sku_id in need}
     location_order = selling_location_ids()
@@ -368,6 +362,13 @@ def stock_reserve_many(
     levels_by_sku: dict[int, list[StockLevel]] = defaultdict(list)
     for level in lock_stock_levels(sku_ids=sku_ids, location_ids=location_order):
         levels_by_sku[level.sku_id].append(level)
+    # Only now, under the lock: a worker reserving the same reference (a redelivered task)
+    # has either committed by now or waits behind us, so what it holds is visible here.
+    held: dict[str, list[Reservation]] = defaultdict(list)
+    for reservation in Reservation.objects.filter(
+        reference__in={r.reference for r in requests}, quantity__gt=0
+    ):
+        held[reservation.reference].append(reservation)
     for levels in levels_by_sku.values():
         levels.sort(key=lambda lv: rank[lv.location_id])
     codes = dict(Sku.objects.filter(pk__in=sku_ids).values_list("pk", "code"))
