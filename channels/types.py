@@ -62,3 +62,73 @@ class ChannelOrder:
     # The channel's own bundle id (Naver packageNumber, Coupang shipmentBoxId, 11st dlvNo).
     bundle_key: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """What an adapter knows of its account: no ORM object, decrypted credentials only in memory."""
+
+    account_id: int
+    marketplace: str
+    name: str
+    base_url: str
+    credentials: dict[str, str] = field(repr=False)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    """One line (or shipment box) to act on at the channel, with the ids the channel needs."""
+
+    external_order_id: str
+    external_line_id: str
+    bundle_key: str = ""
+    channel_option_id: str = ""
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """발송처리: a line (or box) left with a courier under a tracking number."""
+
+    ref: OrderRef
+    courier_code: str  # the marketplace's own code (Naver/Coupang: CJGLS, HYUNDAI, KGB, ...)
+    tracking_number: str
+    dispatched_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StockUpdate:
+    """Set the sellable quantity of one channel option (listing) to `quantity`."""
+
+    channel_product_id: str
+    channel_option_id: str
+    quantity: int
+    price: int | None = None
+
+
+@dataclass(frozen=True)
+class ProductUpdate:
+    """Name, price or sale state of one channel product/option, from a catalog change."""
+
+    channel_product_id: str
+    channel_option_id: str = ""
+    name: str | None = None
+    price: int | None = None
+    on_sale: bool | None = None
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The channel's answer for one item of a batch write."""
+
+    key: str  # the line id / option id the item was about
+    ok: bool
+    code: str = ""
+    message: str = ""
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class AuthCheck:
+    ok: bool
+    message: str
