@@ -1,0 +1,182 @@
+"""A tiny threaded HTTP server for fake marketplaces, over real sockets on 127.0.0.1.
+
+A fake subclasses FakeMarketplace, routes requests in `handle(request)`, and returns
+`Response`s. Tests steer it with `faults`: queued answers for the next matching requests
+(a 401, a 429 with Retry-After, a 5xx, a slow reply, malformed JSON), so adapters are tested
+against the failures real marketplaces produce.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    raw_query: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return {k: v[-1] for k, v in parse_qs(self.body.decode()).items()}
+
+    def arg(self, name: str, default: str = "") -> str:
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None  # dict/list -> JSON; bytes/str sent as is
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body, ensure_ascii=False).encode()
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` requests whose path contains `path` (any, if empty) with `response`."""
+
+    response: Response
+    path: str = ""
+    method: str = ""
+    times: int = 1
+    then_pass: bool = False  # after a delay-only fault, let the real handler answer
+
+    def matches(self, request: Request) -> bool:
+        return (not self.path or self.path in request.path) and (
+            not self.method or self.method == request.method
+        )
+
+
+class FakeMarketplace:
+    """Subclass and implement handle(). Use as a context manager or start()/stop()."""
+
+    def __init__(self) -> None:
+        self.faults: deque[Fault] = deque()
+        self.requests: list[Request] = []
+        self.lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- steering ----------------------------------------------------------------------------
+
+    def fail_next(self, response: Response, *, path: str = "", method: str = "", times: int = 1) -> None:
+        with self.lock:
+            self.faults.append(Fault(response, path, method, times))
+
+    def slow_next(self, seconds: float, *, path: str = "", times: int = 1) -> None:
+        with self.lock:
+            self.faults.append(Fault(Response(delay=seconds), path, "", times, then_pass=True))
+
+    def _take_fault(self, request: Request) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(request):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    # --- serving -----------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def dispatch(self, request: Request) -> Response:
+        with self.lock:
+            self.requests.append(request)
+        fault = self._take_fault(request)
+        if fault is not None:
+            if fault.response.delay:
+                time.sleep(fault.response.delay)
+            if not fault.then_pass:
+                return fault.response
+        try:
+            return self.handle(request)
+        except Exception as exc:  # a bug in the fake must show up as a clear 500, not a hang
+            return Response(500, {"code": "FAKE_ERROR", "message": f"{type(exc).__name__}: {exc}"})
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeMarketplace:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query, keep_blank_values=True),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    raw_query=parts.query,
+                )
+                response = fake.dispatch(request)
+                payload = response.encoded()
+                self.send_response(response.status)
+                headers = {"Content-Type": "application/json;charset=UTF-8", **response.headers}
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=type(self).__name__, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeMarketplace:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+Handler = Callable[[Request], Response]
