@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -232,6 +233,10 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "oms@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The daily 재고 부족 e-mail to managers and administrators (inventory.tasks.low_stock_email_task).
+OMS_LOW_STOCK_EMAIL = env_bool("OMS_LOW_STOCK_EMAIL", True)
+# Where the app is reached from outside, for links in e-mails (e.g. https://oms.example.com).
+OMS_BASE_URL = os.environ.get("OMS_BASE_URL", "")
 
 # --- Celery --------------------------------------------------------------------------------
 if REDIS_URL:
@@ -267,6 +272,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "oms.tasks.heartbeat", "schedule": 30.0, "options": {"expires": 25}},
+    "low-stock": {"task": "inventory.tasks.low_stock_email_task", "schedule": crontab(hour=8, minute=30)},
 }
 # /healthz calls the worker alive while its last heartbeat is younger than this.
 OMS_HEARTBEAT_STALE_AFTER = timedelta(seconds=int(os.environ.get("OMS_HEARTBEAT_STALE_SECONDS", "120")))
@@ -275,7 +281,7 @@ OMS_HEARTBEAT_STALE_AFTER = timedelta(seconds=int(os.environ.get("OMS_HEARTBEAT_
 OMS_SEARCH_PROVIDERS = [
     "oms.search.search_users",
 ]
-OMS_DASHBOARD_CARDS: list[str] = []
+OMS_DASHBOARD_CARDS: list[str] = ["inventory.dashboard.stock_cards"]
 
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

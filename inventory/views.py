@@ -1,0 +1,504 @@
+"""Stock pages: the overview, the 재고 부족 list, a SKU's stock and ledger, the four stock
+forms (입고 / 조정 / 이동 / 실사) and locations. Views are thin: a form, one service call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from catalog.models import Sku
+from inventory.forms import (
+    ADJUST_REASONS,
+    LocationForm,
+    LowStockFilterForm,
+    MovementFilterForm,
+    StockAdjustForm,
+    StockCountForm,
+    StockFilterForm,
+    StockReceiveForm,
+    StockTransferForm,
+)
+from inventory.location_services import location_create, location_update
+from inventory.models import Location, StockLevel, StockMovement
+from inventory.selectors import (
+    LOW_STOCK_ORDER,
+    LocationLevel,
+    StockState,
+    available_map,
+    bundle_components,
+    levels_by_sku,
+    location_list,
+    low_stock_list,
+    sku_levels,
+    sku_movements,
+    sku_stock_get,
+    stock_locations,
+    stock_overview,
+    stock_state,
+)
+from inventory.services import InventoryError, stock_adjust, stock_count, stock_receive, stock_transfer
+from oms.excel import xlsx_response
+from oms.http import AuthedHttpRequest
+from oms.listing import page_from_request, querystring_without
+
+# --- Overview and 재고 부족 -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """One SKU on the overview: its figures and one cell per location column."""
+
+    sku: Sku
+    cells: list[LocationLevel]
+
+    @property
+    def state(self) -> StockState:
+        return StockState(self.sku.stock_state)  # type: ignore[attr-defined]
+
+
+def _stock_rows(skus: Sequence[Sku], locations: Sequence[Location]) -> list[StockRow]:
+    levels = levels_by_sku(sku_ids=[s.pk for s in skus], location_ids=[loc.pk for loc in locations])
+    return [StockRow(sku=sku, cells=_cells(levels.get(sku.pk, {}), locations)) for sku in skus]
+
+
+def _cells(levels: dict[int, StockLevel], locations: Sequence[Location]) -> list[LocationLevel]:
+    out = []
+    for location in locations:
+        level = levels.get(location.pk)
+        out.append(
+            LocationLevel(
+                location=location,
+                on_hand=level.on_hand if level else 0,
+                reserved=level.reserved if level else 0,
+                updated_at=level.updated_at if level else None,
+            )
+        )
+    return out
+
+
+def _chunks(items: Iterable[Sku], size: int) -> Iterator[list[Sku]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _stock_xlsx(
+    queryset: QuerySet[Sku],
+    locations: Sequence[Location],
+    *,
+    order: tuple[str, ...],
+    filename: str,
+    sheet: str,
+) -> HttpResponseBase:
+    """What the filters show, every row, with one on-hand and one reserved column per location."""
+    headers = [
+        _("SKU code"),
+        _("Product code"),
+        _("Product name"),
+        _("Option"),
+        _("Barcode"),
+        _("Brand"),
+        _("Category"),
+    ]
+    for location in locations:
+        headers += [
+            _("%(location)s on hand") % {"location": location.name},
+            _("%(location)s reserved") % {"location": location.name},
+        ]
+    headers += [
+        _("On hand"),
+        _("Reserved"),
+        _("Safety stock"),
+        _("Available"),
+        _("Low-stock threshold"),
+        _("Stock state"),
+    ]
+
+    def rows() -> Iterator[list[Any]]:
+        skus = queryset.order_by(*order).iterator(chunk_size=2000)
+        for chunk in _chunks(skus, 2000):
+            for row in _stock_rows(chunk, locations):
+                sku: Any = row.sku
+                yield [
+                    sku.code,
+                    sku.product.code,
+                    sku.product.name,
+                    sku.option_label,
+                    sku.barcode,
+                    sku.product.brand,
+                    sku.product.category,
+                    *(value for cell in row.cells for value in (cell.on_hand, cell.reserved)),
+                    sku.on_hand_total,
+                    sku.reserved_total,
+                    sku.safety_stock,
+                    sku.available,
+                    sku.low_stock_threshold,
+                    str(row.state.label),
+                ]
+
+    return xlsx_response(filename=filename, sheet=sheet, headers=headers, rows=rows())
+
+
+def _stock_list(
+    request: AuthedHttpRequest,
+    *,
+    filter_form: StockFilterForm,
+    queryset_for: Any,
+    order: tuple[str, ...],
+    template: str,
+    xlsx_name: str,
+    sheet: str,
+) -> HttpResponseBase:
+    filters = filter_form.cleaned_data if filter_form.is_valid() else {}
+    queryset = queryset_for(filters=filters)
+    location = filters.get("location")
+    locations = [location] if location else list(stock_locations())
+    if request.GET.get("format") == "xlsx":
+        return _stock_xlsx(queryset, locations, order=order, filename=xlsx_name, sheet=sheet)
+    page = page_from_request(request, queryset, order=order)
+    context = {
+        "filter_form": filter_form,
+        "page": page,
+        "rows": _stock_rows(page.items, locations),
+        "locations": locations,
+        "filter_query": querystring_without(request.GET, "after", "before", "format"),
+        "total": queryset.count(),
+        "next_url": request.get_full_path(),
+    }
+    if request.htmx:
+        return render(request, f"{template}#results", context)
+    return render(request, template, context)
+
+
+@permission_required("inventory.view_stocklevel", raise_exception=True)
+def stock_list_view(request: AuthedHttpRequest) -> HttpResponseBase:
+    """재고 현황: every single SKU with its stock per location, available and badge."""
+    return _stock_list(
+        request,
+        filter_form=StockFilterForm(request.GET or None),
+        queryset_for=stock_overview,
+        order=("code", "pk"),
+        template="inventory/stock_list.html",
+        xlsx_name="stock.xlsx",
+        sheet=_("Stock"),
+    )
+
+
+@permission_required("inventory.view_stocklevel", raise_exception=True)
+def low_stock_view(request: AuthedHttpRequest) -> HttpResponseBase:
+    """재고 부족: active SKUs at or below their low-stock threshold, the emptiest first."""
+    return _stock_list(
+        request,
+        filter_form=LowStockFilterForm(request.GET or None),
+        queryset_for=low_stock_list,
+        order=LOW_STOCK_ORDER,
+        template="inventory/low_stock.html",
+        xlsx_name="low-stock.xlsx",
+        sheet=_("Low stock"),
+    )
+
+
+# --- One SKU: levels and ledger ------------------------------------------------------------------
+
+# reference prefix -> URL name taking the id after the colon. Apps that have no page for it yet
+# show the reference as text (reverse fails until they do).
+REFERENCE_URLS = {
+    "orderline": "orders:line_detail",
+    "order": "orders:order_detail",
+    "shipment": "shipping:shipment_detail",
+    "claim": "cs:claim_detail",
+}
+
+REFERENCE_LABELS = {
+    "orderline": gettext_lazy("Order line %(id)s"),
+    "order": gettext_lazy("Order %(id)s"),
+    "shipment": gettext_lazy("Shipment %(id)s"),
+    "claim": gettext_lazy("Claim %(id)s"),
+    "transfer": gettext_lazy("Transfer %(id)s"),
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    text: str
+    label: str
+    url: str | None
+
+
+def reference_link(reference: str) -> Reference | None:
+    """How a ledger row's reference shows: "orderline:12" -> "Order line 12", linked to the
+    order line once the orders app serves a page for it; anything else as typed."""
+    if not reference:
+        return None
+    prefix, sep, ident = reference.partition(":")
+    if not sep or not ident:
+        return Reference(reference, reference, None)
+    label_format = REFERENCE_LABELS.get(prefix)
+    label = str(label_format % {"id": ident}) if label_format is not None else reference
+    url = None
+    url_name = REFERENCE_URLS.get(prefix)
+    if url_name and ident.isdigit():
+        try:
+            url = reverse(url_name, args=[int(ident)])
+        except NoReverseMatch:
+            url = None
+    return Reference(reference, label, url)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    movement: StockMovement
+    reference: Reference | None
+
+
+ACTIONS: list[tuple[str, Any]] = [
+    ("receive", gettext_lazy("Receive")),
+    ("adjust", gettext_lazy("Adjust")),
+    ("transfer", gettext_lazy("Transfer")),
+    ("count", gettext_lazy("Stock count")),
+]
+
+
+def _get_sku(pk: int) -> Sku:
+    try:
+        return sku_stock_get(pk=pk)
+    except Sku.DoesNotExist:
+        raise Http404(_("No such SKU.")) from None
+
+
+def _safe_next(request: AuthedHttpRequest) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+def _sku_page(
+    request: AuthedHttpRequest,
+    sku: Sku,
+    *,
+    action: str | None = None,
+    action_form: forms.Form | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    if action is None and not sku.is_bundle and request.user.has_perm("inventory.change_stocklevel"):
+        # Goods arriving is what people come here for most: the receive form is open by default.
+        action, action_form = "receive", StockReceiveForm(initial=_initial_location(request))
+    movement_filter = MovementFilterForm(request.GET or None)
+    movement_filters = movement_filter.cleaned_data if movement_filter.is_valid() else {}
+    page = page_from_request(request, sku_movements(sku=sku, filters=movement_filters), order=("-pk",))
+    context: dict[str, Any] = {
+        "sku": sku,
+        "levels": [],
+        "components": [],
+        "movement_filter": movement_filter,
+        "page": page,
+        "ledger": [LedgerRow(m, reference_link(m.reference)) for m in page.items],
+        "filter_query": querystring_without(request.GET, "after", "before", "format"),
+        "actions": ACTIONS,
+        "action": action,
+        "action_form": action_form,
+        "adjust_reasons": ADJUST_REASONS,
+        "next_url": _safe_next(request) or "",
+    }
+    if sku.is_bundle:
+        components = bundle_components(sku=sku)
+        available = available_map([sku.pk, *(item.component_id for item in components)])
+        context["components"] = [
+            (item, available.get(item.component_id, 0), available.get(item.component_id, 0) // item.quantity)
+            for item in components
+        ]
+        context["available"] = available.get(sku.pk, 0)
+    else:
+        context["levels"] = sku_levels(sku=sku)
+        context["available"] = sku.available  # type: ignore[attr-defined]
+    context["state"] = stock_state(context["available"], sku.low_stock_threshold)
+    if request.htmx and request.htmx.target == "ledger":
+        return render(request, "inventory/sku_stock.html#ledger", context, status=status)
+    return render(request, "inventory/sku_stock.html", context, status=status)
+
+
+@permission_required("inventory.view_stocklevel", raise_exception=True)
+def sku_stock_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """A SKU's stock per location and its ledger, newest first."""
+    return _sku_page(request, _get_sku(pk))
+
+
+def _initial_location(request: AuthedHttpRequest) -> dict[str, Any]:
+    # "at", not "location": that name filters the ledger on the same page.
+    raw = request.GET.get("at", "")
+    return {"location": int(raw), "from_location": int(raw)} if raw.isdigit() else {}
+
+
+def _stock_form_view(
+    request: AuthedHttpRequest, pk: int, *, action: str, form_class: type[forms.Form], perform: Any
+) -> HttpResponse:
+    """GET: the SKU page with this form open. POST: validate, call the service once, and go
+    back (to ?next= or the SKU page); a refused change re-shows the form with why."""
+    sku = _get_sku(pk)
+    if sku.is_bundle:
+        messages.error(
+            request,
+            _("%(sku)s is a bundle: its stock is kept on its components.") % {"sku": sku.code},
+        )
+        return redirect("inventory:sku_stock", pk=sku.pk)
+    if request.method != "POST":
+        return _sku_page(
+            request, sku, action=action, action_form=form_class(initial=_initial_location(request))
+        )
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            message = perform(sku, form.cleaned_data, request.user)
+        except InventoryError as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, message)
+            return HttpResponseRedirect(_safe_next(request) or reverse("inventory:sku_stock", args=[sku.pk]))
+    return _sku_page(request, sku, action=action, action_form=form, status=400)
+
+
+def _receive(sku: Sku, data: dict[str, Any], actor: Any) -> str:
+    movement = stock_receive(
+        sku=sku,
+        location=data["location"],
+        quantity=data["quantity"],
+        reason=data["reason"],
+        reference=data["reference"],
+        actor=actor,
+    )
+    return _("Received %(quantity)d × %(sku)s at %(location)s. On hand there: %(after)d.") % {
+        "quantity": data["quantity"],
+        "sku": sku.code,
+        "location": data["location"].name,
+        "after": movement.on_hand_after,
+    }
+
+
+def _adjust(sku: Sku, data: dict[str, Any], actor: Any) -> str:
+    movement = stock_adjust(
+        sku=sku, location=data["location"], delta=data["delta"], reason=data["reason"], actor=actor
+    )
+    return _("Adjusted %(sku)s at %(location)s by %(delta)+d (%(reason)s). On hand there: %(after)d.") % {
+        "sku": sku.code,
+        "location": data["location"].name,
+        "delta": data["delta"],
+        "reason": data["reason"],
+        "after": movement.on_hand_after,
+    }
+
+
+def _transfer(sku: Sku, data: dict[str, Any], actor: Any) -> str:
+    stock_transfer(
+        sku=sku,
+        from_location=data["from_location"],
+        to_location=data["to_location"],
+        quantity=data["quantity"],
+        reason=data["reason"],
+        actor=actor,
+    )
+    return _("Moved %(quantity)d × %(sku)s from %(source)s to %(target)s.") % {
+        "quantity": data["quantity"],
+        "sku": sku.code,
+        "source": data["from_location"].name,
+        "target": data["to_location"].name,
+    }
+
+
+def _count(sku: Sku, data: dict[str, Any], actor: Any) -> str:
+    movement = stock_count(
+        sku=sku, location=data["location"], counted=data["counted"], reason=data["reason"], actor=actor
+    )
+    if movement is None:
+        return _("%(sku)s at %(location)s: the count matches the system (%(counted)d); nothing changed.") % {
+            "sku": sku.code,
+            "location": data["location"].name,
+            "counted": data["counted"],
+        }
+    return _("Counted %(sku)s at %(location)s: %(counted)d (%(delta)+d).") % {
+        "sku": sku.code,
+        "location": data["location"].name,
+        "counted": data["counted"],
+        "delta": movement.quantity,
+    }
+
+
+@permission_required("inventory.change_stocklevel", raise_exception=True)
+def stock_receive_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    return _stock_form_view(request, pk, action="receive", form_class=StockReceiveForm, perform=_receive)
+
+
+@permission_required("inventory.change_stocklevel", raise_exception=True)
+def stock_adjust_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    return _stock_form_view(request, pk, action="adjust", form_class=StockAdjustForm, perform=_adjust)
+
+
+@permission_required("inventory.change_stocklevel", raise_exception=True)
+def stock_transfer_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    return _stock_form_view(request, pk, action="transfer", form_class=StockTransferForm, perform=_transfer)
+
+
+@permission_required("inventory.change_stocklevel", raise_exception=True)
+def stock_count_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    return _stock_form_view(request, pk, action="count", form_class=StockCountForm, perform=_count)
+
+
+# --- Locations -----------------------------------------------------------------------------------
+
+
+@permission_required("inventory.view_location", raise_exception=True)
+def location_list_view(request: AuthedHttpRequest) -> HttpResponse:
+    return render(request, "inventory/location_list.html", {"locations": location_list()})
+
+
+@permission_required("inventory.add_location", raise_exception=True)
+def location_create_view(request: AuthedHttpRequest) -> HttpResponse:
+    form = LocationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            location = location_create(values=form.cleaned_data, actor=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Location %(name)s created.") % {"name": location.name})
+            return redirect("inventory:location_list")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "inventory/location_form.html", {"form": form, "creating": True}, status=status)
+
+
+@permission_required("inventory.change_location", raise_exception=True)
+def location_edit_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    location = get_object_or_404(Location, pk=pk)
+    form = LocationForm(request.POST or None, instance=location)
+    if request.method == "POST" and form.is_valid():
+        try:
+            location = location_update(location=location, values=form.cleaned_data, actor=request.user)
+        except InventoryError as exc:
+            form.add_error("is_active", str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Location %(name)s saved.") % {"name": location.name})
+            return redirect("inventory:location_list")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "inventory/location_form.html", {"form": form, "location": location}, status=status
+    )
