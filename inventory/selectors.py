@@ -161,7 +161,7 @@ def stock_overview(*, filters: Mapping[str, Any]) -> QuerySet[Sku]:
     """Single SKUs with their stock figures (see with_stock), filtered by
     q (SKU code / barcode / product code / name / option words), location (a stock row there),
     state (soldout / low / ok / short), brand, category (that category or below it),
-    active ("1" active SKUs of products not discontinued, "0" the others)."""
+    active ("1" active SKUs not discontinued, "0" the others)."""
     qs = Sku.objects.filter(kind=Sku.Kind.SINGLE).select_related("product")
     text = (filters.get("q") or "").strip()
     if text:
@@ -187,11 +187,12 @@ def stock_overview(*, filters: Mapping[str, Any]) -> QuerySet[Sku]:
 
 
 def _sellable_sku_q() -> Q:
-    return Q(is_active=True) & ~Q(product__status=Product.Status.DISCONTINUED)
+    discontinued = Product.Status.DISCONTINUED
+    return Q(is_active=True) & ~Q(status=discontinued) & ~Q(product__status=discontinued)
 
 
 def low_stock_list(*, filters: Mapping[str, Any]) -> QuerySet[Sku]:
-    """재고 부족: active single SKUs (of products not discontinued) at or below their
+    """재고 부족: active single SKUs (not discontinued) at or below their
     low-stock threshold, sold out included. `state` narrows to soldout or low."""
     state = filters.get("state")
     return stock_overview(

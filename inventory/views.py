@@ -329,9 +329,18 @@ def _sku_page(
         context["levels"] = sku_levels(sku=sku)
         context["available"] = sku.available  # type: ignore[attr-defined]
     context["state"] = stock_state(context["available"], sku.low_stock_threshold)
+    context["product_url"] = _product_url(sku)
     if request.htmx and request.htmx.target == "ledger":
         return render(request, "inventory/sku_stock.html#ledger", context, status=status)
     return render(request, "inventory/sku_stock.html", context, status=status)
+
+
+def _product_url(sku: Sku) -> str | None:
+    """The catalog's page for the SKU's product, once the catalog serves one."""
+    try:
+        return reverse("catalog:product_detail", args=[sku.product_id])
+    except NoReverseMatch:
+        return None
 
 
 @permission_required("inventory.view_stocklevel", raise_exception=True)
