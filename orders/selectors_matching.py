@@ -267,6 +267,10 @@ def skus_by_code(codes: Iterable[str]) -> dict[str, Sku]:
 # --- Backorders ------------------------------------------------------------------------------------
 
 
+# Oldest first, the order 재할당 serves: by `sort_at` (see backorder_line_list), then pk.
+BACKORDER_ORDER = ("sort_at", "pk")
+
+
 def backorder_line_list(*, filters: Mapping[str, Any]) -> QuerySet[OrderLine]:
     """Lines flagged 재고 부족 that still wait for stock, with `sort_at` (order time, else
     collection time): page them oldest first, order ("sort_at", "pk"), the order 재할당 serves."""
@@ -374,7 +378,9 @@ class ReassignPreview:
 def backorder_reassign_preview(*, account: ChannelAccount | None = None) -> ReassignPreview:
     """How many backorder lines a 재할당 now would reserve: the same oldest-first, all or
     nothing walk over free stock that the reservation does, without writing anything."""
-    qs = backorder_line_list(filters={"account": account}).order_by(Coalesce("ordered_at", "created_at"), "pk")
+    qs = backorder_line_list(filters={"account": account}).order_by(
+        Coalesce("ordered_at", "created_at"), "pk"
+    )
     waiting = qs.count()
     line_ids = list(qs.values_list("pk", flat=True)[:PREVIEW_LIMIT])
     allocations: dict[int, list[tuple[int, int]]] = defaultdict(list)

@@ -9,6 +9,7 @@ from channels.models import OptionMapping, OptionMappingItem
 from channels.types import LineState
 from inventory.models import Reservation, StockLevel
 from inventory.services import stock_receive
+from oms.listing import keyset_page
 from oms.models import AuditLog
 from oms.roles import Role
 from orders.ingest import orders_ingest
@@ -21,6 +22,7 @@ from orders.mapping import (
 )
 from orders.models import LineSku, LineStatus, OrderEvent, OrderLine
 from orders.selectors_matching import (
+    BACKORDER_ORDER,
     backorder_line_list,
     backorder_reassign_preview,
     backorder_rows,
@@ -51,7 +53,9 @@ def shop(make_user):
     return Shop
 
 
-def ingest_unmapped(shop, *, count: int, option: str = "블랙 / S", quantity: int = 1, product_id: str = "P100"):
+def ingest_unmapped(
+    shop, *, count: int, option: str = "블랙 / S", quantity: int = 1, product_id: str = "P100"
+):
     """`count` orders of one unmapped option, the first one oldest. Returns their lines."""
     orders = [
         channel_order(
@@ -105,7 +109,9 @@ def test_unmapped_lines_are_grouped_per_account_product_and_option_with_counts(s
         ]
     )
     black = next(g for g in groups if g.account == shop.account and g.key == "블랙 / S")
-    first_line = OrderLine.objects.filter(option_text="블랙 / S", account=shop.account).order_by("ordered_at")[0]
+    first_line = OrderLine.objects.filter(option_text="블랙 / S", account=shop.account).order_by(
+        "ordered_at"
+    )[0]
     assert black.oldest == first_line.ordered_at
     assert [g.key for g in unmapped_groups(unmapped_group_list(filters={"account": other}))] == ["블랙 / S"]
     assert [g.key for g in unmapped_groups(unmapped_group_list(filters={"q": "네이비"}))] == ["네이비 / M"]
@@ -122,7 +128,12 @@ def test_saving_a_mapping_maps_every_waiting_line_and_reserves_oldest_first(shop
 
     result = save(shop, [(shop.sweater, 1)])
 
-    assert (result.created, result.counts.mapped, result.counts.reserved, result.counts.short) == (True, 3, 2, 1)
+    assert (result.created, result.counts.mapped, result.counts.reserved, result.counts.short) == (
+        True,
+        3,
+        2,
+        1,
+    )
     for line in lines:
         line.refresh_from_db()
     assert [ln.unmapped for ln in lines] == [False, False, False]
@@ -135,7 +146,11 @@ def test_saving_a_mapping_maps_every_waiting_line_and_reserves_oldest_first(shop
     audit = AuditLog.objects.get(action="option_mapping.create")
     assert audit.actor == shop.manager and audit.changes["lines_mapped"] == 3
     mapping = OptionMapping.objects.get()
-    assert (mapping.channel_product_id, mapping.option_key, mapping.created_by) == ("P100", "블랙 / S", shop.manager)
+    assert (mapping.channel_product_id, mapping.option_key, mapping.created_by) == (
+        "P100",
+        "블랙 / S",
+        shop.manager,
+    )
 
 
 def test_a_bundle_mapping_multiplies_each_item_by_the_line_quantity(shop) -> None:
@@ -311,11 +326,18 @@ def test_auto_match_maps_groups_whose_codes_name_one_active_sku(shop) -> None:
     assert (result.mappings_created, result.groups_mapped, result.mapped) == (3, 3, 4)
     assert (result.reserved, result.short, result.conflicts, result.unmatched) == (3, 1, 1, 1)
     keys = set(OptionMapping.objects.values_list("channel_product_id", "option_key", "items__sku__code"))
-    assert keys == {("P100", "레드 / S", "KNIT-RD-S"), ("P200", "KNIT-BK-S", "KNIT-BK-S"), ("P300", "8801234567890", "KNIT-GR-S")}
+    assert keys == {
+        ("P100", "레드 / S", "KNIT-RD-S"),
+        ("P200", "KNIT-BK-S", "KNIT-BK-S"),
+        ("P300", "8801234567890", "KNIT-GR-S"),
+    }
     # The older red order got the one red sweater.
     reds = OrderLine.objects.filter(option_text="레드 / S").order_by("ordered_at")
     assert [ln.backorder for ln in reds] == [False, True]
-    assert set(OrderLine.objects.filter(unmapped=True).values_list("option_text", flat=True)) == {"믹스", "퍼플"}
+    assert set(OrderLine.objects.filter(unmapped=True).values_list("option_text", flat=True)) == {
+        "믹스",
+        "퍼플",
+    }
     assert AuditLog.objects.filter(action="option_mapping.auto_create").count() == 3
     assert AuditLog.objects.get(action="orders.auto_match").changes["lines_mapped"] == 4
 
@@ -361,7 +383,9 @@ def test_auto_match_uses_a_product_id_barcode_only_for_a_product_without_options
 def test_auto_match_applies_a_saved_mapping_to_lines_that_missed_it(shop) -> None:
     (line,) = ingest_unmapped(shop, count=1)
     # Saved by hand while this order was being collected: the line came in unmapped anyway.
-    mapping = OptionMapping.objects.create(account=shop.account, channel_product_id="P100", option_key="블랙 / S")
+    mapping = OptionMapping.objects.create(
+        account=shop.account, channel_product_id="P100", option_key="블랙 / S"
+    )
     OptionMappingItem.objects.create(mapping=mapping, sku=shop.sweater, quantity=2)
 
     result = unmapped_auto_match(actor=shop.manager, account=shop.account)
@@ -425,7 +449,7 @@ def test_backorder_rows_show_what_each_sku_is_short_of_now(shop) -> None:
     save(shop, [(shop.sweater, 1)])  # the oldest takes both sweaters
     stock_receive(sku=shop.sweater, location=shop.warehouse, quantity=1)
 
-    waiting = list(backorder_line_list(filters={}).order_by("sort_at", "pk"))
+    waiting = list(backorder_line_list(filters={}).order_by(*BACKORDER_ORDER))
     rows = backorder_rows(waiting)
 
     assert [row.line.pk for row in rows] == [lines[1].pk, lines[2].pk]
@@ -433,3 +457,18 @@ def test_backorder_rows_show_what_each_sku_is_short_of_now(shop) -> None:
     assert (need.sku.code, need.needed, need.free, need.short) == ("KNIT-BK-S", 2, 1, 1)
     assert matching_counts().backorder_lines == 2
     assert backorder_reassign_preview().would_reserve == 0
+
+
+def test_backorder_lines_page_oldest_first_through_keyset_cursors(shop) -> None:
+    lines = ingest_unmapped(shop, count=7)
+    save(shop, [(shop.sweater, 1)])  # 2 reserved, 5 waiting
+
+    seen, cursor = [], None
+    while True:
+        page = keyset_page(backorder_line_list(filters={}), order=BACKORDER_ORDER, after=cursor, size=2)
+        seen += [line.pk for line in page.items]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+
+    assert seen == [line.pk for line in lines[2:]]
