@@ -280,6 +280,7 @@ OMS_HEARTBEAT_STALE_AFTER = timedelta(seconds=int(os.environ.get("OMS_HEARTBEAT_
 # --- Registries (settings lists, no import-time self-registration) ---------------------------
 OMS_SEARCH_PROVIDERS = [
     "oms.search.search_users",
+    "catalog.search.search_products",
 ]
 # Channel adapters, one per marketplace (channels/adapters/<marketplace>.py).
 OMS_CHANNEL_ADAPTERS: list[str] = [

@@ -8,9 +8,11 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from catalog.demo import load_demo as load_catalog_demo
 from oms.models import Company, User
 from oms.roles import Role, sync_roles
 from oms.services import company_update, user_create, user_reset_password
+from orders.demo import orders_demo_load
 
 DEMO_USERS = [
     ("admin", "oms-admin-2026", Role.ADMIN, "김", "관리"),
@@ -56,4 +58,7 @@ class Command(BaseCommand):
                 admin = user
         if not Company.objects.filter(pk=1).exists():
             company_update(actor=admin, values=DEMO_COMPANY)
+        catalog = load_catalog_demo(actor=admin)
         self.stdout.write("demo data ready: users admin / manager / staff, company 데모상회")
+        self.stdout.write(str(catalog))
+        self.stdout.write(orders_demo_load(actor=admin).summary())
