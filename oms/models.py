@@ -144,3 +144,76 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _import_upload_to(instance: ImportSession, filename: str) -> str:
+    # The stored name never uses the uploaded one (kept in original_name): no path tricks.
+    import uuid
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()[:8]
+    return f"imports/{instance.kind}/{uuid.uuid4().hex}{suffix}"
+
+
+class ImportSession(models.Model):
+    """One uploaded sheet between preview and commit (product or stock Excel upload).
+
+    The file is kept under MEDIA_ROOT so the commit re-reads exactly what was previewed;
+    `summary` holds the counts and the fingerprint of the previewed plan, `plan_file` the
+    per-row preview (created / updated old -> new / unchanged / errors)."""
+
+    class Kind(models.TextChoices):
+        PRODUCTS = "products", _("Product sheet")
+        STOCK = "stock", _("Stock sheet")
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", _("Checking")
+        READY = "ready", _("Ready to apply")
+        INVALID = "invalid", _("Has errors")
+        COMMITTING = "committing", _("Applying")
+        COMMITTED = "committed", _("Applied")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.VALIDATING)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    original_name = models.CharField(_("file name"), max_length=255)
+    file = models.FileField(_("file"), upload_to=_import_upload_to, max_length=255, blank=True)
+    plan_file = models.FileField(_("preview"), max_length=255, blank=True)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    job = models.ForeignKey(
+        Job, verbose_name=_("job"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    committed_at = models.DateTimeField(_("applied"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["kind", "owner", "-id"], name="importsession_owner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
+
+    @property
+    def is_busy(self) -> bool:
+        return self.status in {self.Status.VALIDATING, self.Status.COMMITTING}
+
+    @property
+    def can_commit(self) -> bool:
+        return self.status == self.Status.READY
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = self.summary.get("counts", {})
+        return counts if isinstance(counts, dict) else {}
