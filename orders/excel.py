@@ -1,0 +1,374 @@
+"""Reading marketplace order sheets into ChannelOrder dataclasses, with row errors.
+
+An order is never split: when one row of an order is bad, every row of that order is held
+back with it (and told why), so registering "the valid rows" never half-writes an order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from channels.models import ChannelAccount
+from channels.types import ChannelOrder, ChannelOrderLine, LineState
+from oms.sheets import (
+    CellError,
+    Column,
+    HeaderNotFound,
+    RowError,
+    SheetRow,
+    SheetTable,
+    cell_datetime,
+    cell_int,
+    cell_text,
+    find_table,
+    open_workbook,
+)
+from orders.excel_profiles import BUILTIN_PROFILES, ORDER_FIELDS, SheetProfile
+from orders.models import ExcelProfile
+
+MAX_QUANTITY = 100_000
+
+
+class NoProfileFits(Exception):
+    """The sheet's headers fit no profile; str() is for the user."""
+
+
+@dataclass
+class ParsedSheet:
+    profile: SheetProfile
+    table: SheetTable
+    orders: list[ChannelOrder] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rows_read: int = 0
+    # sheet row numbers of each order, for telling the user which rows an order came from
+    order_rows: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def line_count(self) -> int:
+        return sum(len(o.lines) for o in self.orders)
+
+
+def user_profile(profile: ExcelProfile) -> SheetProfile:
+    """A seller-defined profile: each field mapped to one header text (or several, "|"-separated)."""
+    headers = {
+        name: tuple(h.strip() for h in str(text).split("|") if h.strip())
+        for name, text in (profile.mapping or {}).items()
+        if name in ORDER_FIELDS and str(text).strip()
+    }
+    line_id_from: tuple[str, ...] = ()
+    if "external_line_id" not in headers:
+        line_id_from = ("external_order_id", "line_seq") if "line_seq" in headers else ("external_order_id",)
+    return SheetProfile(
+        key=f"user:{profile.pk}",
+        label=profile.name,
+        marketplace=profile.account.marketplace,
+        headers=headers,
+        sheet_name=profile.sheet_name,
+        header_row=profile.header_row or None,
+        line_id_from=line_id_from,
+        user_defined=True,
+    )
+
+
+def profiles_for(account: ChannelAccount) -> list[SheetProfile]:
+    """The account's own profiles first, then the built-in one for its marketplace, then the rest."""
+    own = [user_profile(p) for p in account.excel_profiles.select_related("account").order_by("name")]
+    builtins = sorted(BUILTIN_PROFILES.values(), key=lambda p: p.marketplace != account.marketplace)
+    return own + builtins
+
+
+def _columns(profile: SheetProfile) -> list[Column]:
+    columns = []
+    for name, headers in profile.headers.items():
+        if not headers:
+            continue
+        columns.append(Column(key=name, header=headers[0], aliases=tuple(headers[1:])))
+    # Only the order no. is required for locating the header row; the rest is checked after.
+    return [
+        Column(key=c.key, header=c.header, aliases=c.aliases, required=c.key == "external_order_id")
+        for c in columns
+    ]
+
+
+def open_order_sheet(
+    source: Any,
+    *,
+    account: ChannelAccount,
+    profile: SheetProfile | None = None,
+    password: str | None = None,
+    filename: str = "",
+) -> tuple[SheetProfile, SheetTable]:
+    """Open the file and find the profile that fits: the given one, or the first of the
+    account's profiles whose required headers are all there."""
+    book = open_workbook(source, password=password, filename=filename)
+    rows_by_sheet = {name: book.rows(name) for name in book.visible_sheet_names()}
+    candidates = [profile] if profile else profiles_for(account)
+    problems = []
+    for candidate in candidates:
+        try:
+            return candidate, locate_profile(rows_by_sheet, candidate, book.file_format)
+        except HeaderNotFound as exc:
+            problems.append(f"{candidate.label}: {exc}")
+    if profile:
+        raise NoProfileFits(problems[0])
+    raise NoProfileFits(
+        _("The sheet's headers fit no order profile. Choose the right channel account or define a profile.")
+        + " "
+        + " / ".join(problems[:3])
+    )
+
+
+def locate_profile(
+    rows_by_sheet: dict[str, list[list[Any]]], profile: SheetProfile, file_format: str
+) -> SheetTable:
+    names = [profile.sheet_name] if profile.sheet_name in rows_by_sheet else list(rows_by_sheet)
+    last: HeaderNotFound | None = None
+    for name in names:
+        try:
+            table = find_table(
+                rows_by_sheet[name],
+                _columns(profile),
+                header_row=profile.header_row,
+                sheet_name=name,
+                file_format=file_format,
+            )
+        except HeaderNotFound as exc:
+            last = exc
+            continue
+        missing = _missing_fields(profile, table)
+        if missing:
+            labels = [str(ORDER_FIELDS[m].label) for m in missing]
+            last = HeaderNotFound(
+                _("Required columns are missing: %(missing)s.") % {"missing": ", ".join(labels)}, labels
+            )
+            continue
+        return table
+    raise last or HeaderNotFound(_("No header row found."))
+
+
+def _missing_fields(profile: SheetProfile, table: SheetTable) -> list[str]:
+    missing = [
+        name
+        for name, spec in ORDER_FIELDS.items()
+        if spec.required and name != "address1" and not table.has(name)
+    ]
+    if not (table.has("address1") or table.has("address_full")):
+        missing.append("address1")
+    if profile.line_id_from:
+        missing += [name for name in profile.line_id_from if not table.has(name)]
+    elif not table.has("external_line_id"):
+        missing.append("external_line_id")
+    return missing
+
+
+# --- Rows -> orders ------------------------------------------------------------------------------
+
+
+def _text(row: SheetRow, key: str) -> str:
+    return cell_text(row.get(key))
+
+
+def _money(row: SheetRow, key: str) -> int | None:
+    if not _text(row, key):
+        return None
+    return cell_int(row.get(key), min_value=-(10**12), max_value=10**12)
+
+
+def _when(row: SheetRow, key: str) -> datetime | None:
+    value = cell_datetime(row.get(key))
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def _state(profile: SheetProfile, row: SheetRow) -> tuple[LineState, str]:
+    detail, status = _text(row, "status_detail"), _text(row, "status")
+    for text in (detail, status):
+        if text in profile.states:
+            return profile.states[text], text
+    return profile.line_state_default, detail or status
+
+
+def parse_rows(profile: SheetProfile, table: SheetTable) -> ParsedSheet:
+    """Turn the table's rows into ChannelOrders. Bad rows become RowErrors, and take the rest of
+    their order with them."""
+    parsed = ParsedSheet(profile=profile, table=table)
+    by_order: dict[str, list[tuple[SheetRow, ChannelOrderLine, dict[str, Any]]]] = defaultdict(list)
+    bad_orders: dict[str, int] = {}
+    seen_lines: dict[str, int] = {}
+    for row in table.rows():
+        parsed.rows_read += 1
+        order_id = _text(row, "external_order_id")
+        try:
+            line, order_values = _parse_row(profile, table, row)
+        except _BadCell as bad:
+            parsed.errors.append(
+                RowError(
+                    row.number,
+                    table.header_for(bad.key, str(ORDER_FIELDS[bad.key].label)),
+                    bad.message,
+                    bad.value,
+                )
+            )
+            if order_id:
+                bad_orders.setdefault(order_id, row.number)
+            continue
+        if line.external_line_id in seen_lines:
+            parsed.errors.append(
+                RowError(
+                    row.number,
+                    table.header_for("external_line_id", str(ORDER_FIELDS["external_line_id"].label)),
+                    _("The same line appears twice in the sheet (also row %(row)s).")
+                    % {"row": seen_lines[line.external_line_id]},
+                    line.external_line_id,
+                )
+            )
+            bad_orders.setdefault(order_id, row.number)
+            continue
+        seen_lines[line.external_line_id] = row.number
+        by_order[order_id].append((row, line, order_values))
+
+    for order_id, rows in by_order.items():
+        if order_id in bad_orders:
+            for row, _line, _values in rows:
+                parsed.errors.append(
+                    RowError(
+                        row.number,
+                        table.header_for("external_order_id", str(ORDER_FIELDS["external_order_id"].label)),
+                        _("Held back: row %(row)s of the same order has an error.")
+                        % {"row": bad_orders[order_id]},
+                        order_id,
+                    )
+                )
+            continue
+        first = rows[0][2]
+        shipping = _order_shipping(rows)
+        parsed.orders.append(
+            ChannelOrder(
+                external_order_id=order_id,
+                lines=tuple(line for _row, line, _v in rows),
+                shipping_fee=shipping,
+                raw={"rows": [row.number for row, _l, _v in rows], "profile": profile.key},
+                **first,
+            )
+        )
+        parsed.order_rows[order_id] = [row.number for row, _l, _v in rows]
+    parsed.errors.sort(key=lambda e: (e.row, e.column))
+    return parsed
+
+
+def _order_shipping(rows: Sequence[tuple[SheetRow, ChannelOrderLine, dict[str, Any]]]) -> int:
+    """Shipping fee per bundle, counted once per bundle (sheets repeat it on every line)."""
+    per_bundle: dict[str, int] = {}
+    for _row, _line, values in rows:
+        # Some sheets repeat the fee on every line of a bundle, others put it on one line.
+        fee = values.pop("_shipping", 0) or 0
+        per_bundle[values["bundle_key"]] = max(per_bundle.get(values["bundle_key"], 0), fee)
+    return sum(per_bundle.values())
+
+
+class _BadCell(Exception):
+    def __init__(self, key: str, message: str, value: Any = "") -> None:
+        self.key, self.message, self.value = key, message, cell_text(value)
+        super().__init__(message)
+
+
+def _parse_row(
+    profile: SheetProfile, table: SheetTable, row: SheetRow
+) -> tuple[ChannelOrderLine, dict[str, Any]]:
+    def need(key: str) -> str:
+        value = _text(row, key)
+        if not value:
+            raise _BadCell(key, _("This value is required."))
+        return value
+
+    def guarded(key: str, read: Any) -> Any:
+        try:
+            return read(row, key)
+        except CellError as exc:
+            raise _BadCell(key, str(exc), row.get(key)) from exc
+
+    need("external_order_id")
+    if profile.line_id_from:
+        parts = [need(k) for k in profile.line_id_from]
+        line_id = "-".join(parts)
+    else:
+        line_id = need("external_line_id")
+    product_name = need("product_name")
+    quantity = guarded("quantity", lambda r, k: cell_int(r.get(k), min_value=1, max_value=MAX_QUANTITY))
+    if quantity is None:
+        raise _BadCell("quantity", _("This value is required."))
+    recipient = need("recipient_name")
+    phone = _text(row, "recipient_phone") or _text(row, "recipient_phone2")
+    if not phone:
+        raise _BadCell("recipient_phone", _("This value is required."))
+    address1, address2 = _text(row, "address1"), _text(row, "address2")
+    if not address1:
+        address1 = _text(row, "address_full")
+        address2 = ""
+    if not address1:
+        key = "address1" if table.has("address1") else "address_full"
+        raise _BadCell(key, _("This value is required."))
+    unit = guarded("unit_price", _money) or 0
+    option_price = guarded("option_price", _money) or 0
+    discount = guarded("discount", _money) or 0
+    line_total = guarded("line_total", _money)
+    ordered_at = guarded("ordered_at", _when)
+    paid_at = guarded("paid_at", _when)
+    state, channel_status = _state(profile, row)
+    codes = tuple(dict.fromkeys(c for c in (_text(row, "option_code"), _text(row, "seller_code")) if c))
+    line = ChannelOrderLine(
+        external_line_id=line_id,
+        product_name=product_name,
+        quantity=quantity,
+        unit_price=unit + option_price,
+        option_text=_text(row, "option_text"),
+        channel_product_id=_text(row, "channel_product_id"),
+        channel_option_id=_text(row, "channel_option_id"),
+        seller_codes=codes,
+        discount=discount,
+        line_total=line_total,
+        state=state,
+        channel_status=channel_status,
+    )
+    values: dict[str, Any] = {
+        "ordered_at": ordered_at or paid_at,
+        "paid_at": paid_at,
+        "buyer_name": _text(row, "buyer_name"),
+        "buyer_phone": _text(row, "buyer_phone"),
+        "recipient_name": recipient,
+        "recipient_phone": _text(row, "recipient_phone"),
+        "recipient_phone2": _text(row, "recipient_phone2"),
+        "zip_code": _text(row, "zip_code"),
+        "address1": address1,
+        "address2": address2,
+        "delivery_message": _text(row, "delivery_message"),
+        "bundle_key": _text(row, "bundle_key"),
+        "_shipping": guarded("shipping_fee", _money) or 0,
+    }
+    return line, values
+
+
+def parse_order_sheet(
+    source: Any,
+    *,
+    account: ChannelAccount,
+    profile: SheetProfile | None = None,
+    password: str | None = None,
+    filename: str = "",
+) -> ParsedSheet:
+    found, table = open_order_sheet(
+        source, account=account, profile=profile, password=password, filename=filename
+    )
+    return parse_rows(found, table)
+
+
+def error_rows(errors: Iterable[RowError]) -> list[list[Any]]:
+    return [e.as_list() for e in errors]
