@@ -90,8 +90,8 @@ class ItemRow:
 
 class MappingForm(forms.Form):
     """The mapping editor: the key (account, channel product id, option) and rows of SKU code x
-    quantity posted as parallel `sku` / `quantity` lists. Blank rows are ignored; a code that
-    names no SKU, or a quantity that is not a whole number from 1, is reported by row number."""
+    quantity posted as parallel `sku` / `quantity` lists. Rows without a code are ignored; a
+    code that names no SKU, or a quantity that is not a whole number from 1, is reported by row."""
 
     account = _account_field(required=True)
     channel_product_id = forms.CharField(label=_("Channel product id"), required=False, max_length=100)
@@ -152,18 +152,14 @@ class MappingForm(forms.Form):
         return cleaned
 
     def _clean_rows(self) -> list[tuple[Sku, int]]:
-        rows = [row for row in self.rows if row.code or row.quantity]
-        found = skus_by_code(row.code for row in rows)
+        # A row without a SKU code is an unused row (the editor starts each with quantity 1).
+        rows = [(number, row) for number, row in enumerate(self.rows, start=1) if row.code]
+        found = skus_by_code(row.code for _n, row in rows)
         items: list[tuple[Sku, int]] = []
-        failed = False
-        for number, row in enumerate(self.rows, start=1):
-            if not (row.code or row.quantity):
-                continue
+        for number, row in rows:
             row.sku = found.get(row.code)
             quantity = _whole_number(row.quantity)
-            if not row.code:
-                row.error = str(_("Row %(row)d: enter a SKU code.") % {"row": number})
-            elif row.sku is None:
+            if row.sku is None:
                 row.error = str(
                     _("Row %(row)d: no SKU has the code “%(code)s”. Pick one from the search.")
                     % {"row": number, "code": row.code}
@@ -173,11 +169,11 @@ class MappingForm(forms.Form):
                     _("Row %(row)d: the quantity must be a whole number from 1 to %(max)d.")
                     % {"row": number, "max": MAX_ITEM_QUANTITY}
                 )
-            if row.error:
-                failed = True
-                self.add_error(None, row.error)
-            elif row.sku is not None and quantity is not None:
+            else:
                 items.append((row.sku, quantity))
+        failed = [row.error for _n, row in rows if row.error]
+        for error in failed:
+            self.add_error(None, error)
         if not rows:
             self.add_error(None, _("Add at least one SKU."))
         elif len(rows) > MAX_ITEMS:

@@ -5,6 +5,7 @@ each one is short of now."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -256,6 +257,46 @@ def sku_search(*, text: str, limit: int = SKU_SEARCH_LIMIT) -> list[SkuHit]:
     return [SkuHit(sku=s, available=available.get(s.pk, 0)) for s in skus]
 
 
+_NAME_WORDS = re.compile(r"[\s\[\]()<>{}/,·|+_-]+")
+_OPTION_PARTS = re.compile(r"[/,|]+")
+_LABEL_TOKENS = re.compile(r"[\s/,·|:]+")
+SUGGESTION_LIMIT = 6
+
+
+def _option_values(option_text: str) -> list[str]:
+    """["화이트", "l"] from "색상: 화이트 / 사이즈: L": the value after each "name:"."""
+    values = []
+    for part in _OPTION_PARTS.split(option_text):
+        value = part.split(":", 1)[-1].strip().lower()
+        if value:
+            values.append(value)
+    return values
+
+
+def sku_suggestions(*, product_name: str, option_text: str, limit: int = SUGGESTION_LIMIT) -> list[SkuHit]:
+    """Active SKUs that look like a channel product and option: the product name shares a word
+    with the channel product name; SKUs whose option has every option value of the channel
+    option (as whole words: "L" is not "XL") come first."""
+    words = [w.lower() for w in _NAME_WORDS.split(product_name) if len(w) >= 2][:8]
+    if not words:
+        return []
+    condition = Q()
+    for word in words:
+        condition |= Q(product__name__icontains=word)
+    values = _option_values(option_text)
+    scored = []
+    for sku in Sku.objects.filter(condition, is_active=True).select_related("product").order_by("pk")[:400]:
+        name = sku.product.name.lower()
+        tokens = set(_LABEL_TOKENS.split(sku.option_label.lower()))
+        value_hits = sum(1 for v in values if set(_LABEL_TOKENS.split(v)) <= tokens)
+        name_hits = sum(1 for w in words if w in name)
+        scored.append((-value_hits, -name_hits, sku.code, sku))
+    scored.sort(key=lambda row: row[:3])
+    skus = [row[3] for row in scored[:limit]]
+    available = available_map([s.pk for s in skus])
+    return [SkuHit(sku=s, available=available.get(s.pk, 0)) for s in skus]
+
+
 def skus_by_code(codes: Iterable[str]) -> dict[str, Sku]:
     """{code: Sku} for the codes that exist (active or not: the service says why it refuses)."""
     wanted = {c for c in codes if c}
@@ -362,6 +403,43 @@ def backorder_rows(lines: Sequence[OrderLine]) -> list[BackorderRow]:
             )
         rows.append(row)
     return rows
+
+
+@dataclass(frozen=True)
+class SkuShortage:
+    """One SKU over every waiting backorder line: how much they need, what is free, the gap."""
+
+    sku: Sku
+    lines: int
+    needed: int
+    free: int
+
+    @property
+    def short(self) -> int:
+        return max(0, self.needed - self.free)
+
+
+def backorder_sku_totals(*, account: ChannelAccount | None = None, limit: int = 10) -> list[SkuShortage]:
+    """The stock-holding SKUs the waiting backorder lines are short of (bundles counted as their
+    components, which is what gets restocked), biggest gap first."""
+    waiting = backorder_line_list(filters={"account": account}).values("pk")
+    rows = list(LineSku.objects.filter(line_id__in=waiting).values_list("line_id", "sku_id", "quantity"))
+    components = _bundle_components({sku_id for _l, sku_id, _q in rows})
+    needed: dict[int, int] = defaultdict(int)
+    lines: dict[int, set[int]] = defaultdict(set)
+    for line_id, sku_id, quantity in rows:
+        for component_id, per in components.get(sku_id) or [(sku_id, 1)]:
+            needed[component_id] += per * quantity
+            lines[component_id].add(line_id)
+    free = free_map(needed)
+    skus = Sku.objects.select_related("product").in_bulk(list(needed))
+    totals = [
+        SkuShortage(sku=skus[sku_id], lines=len(lines[sku_id]), needed=n, free=max(0, free.get(sku_id, 0)))
+        for sku_id, n in needed.items()
+        if n > free.get(sku_id, 0)
+    ]
+    totals.sort(key=lambda t: (-t.short, t.sku.code))
+    return totals[:limit]
 
 
 # The preview walks at most this many lines (oldest first); past it, it says "at least".

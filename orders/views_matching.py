@@ -44,10 +44,12 @@ from orders.selectors_matching import (
     backorder_line_list,
     backorder_reassign_preview,
     backorder_rows,
+    backorder_sku_totals,
     mappings_for_keys,
     matching_counts,
     option_mapping_list,
     sku_search,
+    sku_suggestions,
     skus_by_code,
     unmapped_group_list,
     unmapped_groups,
@@ -164,6 +166,9 @@ def _editor_context(request: AuthedHttpRequest, form: MappingForm, *, inline: bo
         "waiting_quantity": sum(line.quantity for line in lines),
         "waiting_reserving": sum(1 for line in lines if line.status in RESERVING_STATES),
         "mapping": mapping,
+        "suggestions": sku_suggestions(
+            product_name=form.value("product_name") or "", option_text=form.value("option_text") or ""
+        ),
         "account": account,
         "fixed": bool(form.value("fixed")) and account is not None,
         "inline": inline,
@@ -422,6 +427,7 @@ def backorder_list_view(request: AuthedHttpRequest) -> HttpResponseBase:
         "total": queryset.count(),
         "counts": matching_counts(),
         "preview": backorder_reassign_preview(account=filters.get("account")),
+        "shortages": backorder_sku_totals(account=filters.get("account")),
         "scope_account": filters.get("account"),
         "can_change": request.user.has_perm(CHANGE),
     }

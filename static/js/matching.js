@@ -9,8 +9,8 @@
     });
   }
 
-  function pick(button) {
-    var row = rowOf(button);
+  function pick(button, row) {
+    row = row || rowOf(button);
     if (!row) return;
     var input = row.querySelector('input[name="sku"]');
     input.value = button.dataset.code;
@@ -36,7 +36,9 @@
   }
 
   function init(root) {
-    root.querySelectorAll('[data-map-editor]').forEach(function (editor) {
+    var editors = Array.prototype.slice.call(root.querySelectorAll('[data-map-editor]'));
+    if (root.matches && root.matches('[data-map-editor]')) editors.push(root);
+    editors.forEach(function (editor) {
       editor.querySelectorAll('[data-spare]').forEach(function (row) { row.remove(); });
     });
   }
@@ -45,6 +47,15 @@
     var t = e.target;
     var choice = t.closest('.sku-pick');
     if (choice) { e.preventDefault(); pick(choice); return; }
+    var suggestion = t.closest('.sku-suggest');
+    if (suggestion) {
+      // A suggestion fills the first empty row, or a new one.
+      var box = suggestion.closest('[data-map-editor]');
+      var empty = Array.prototype.slice.call(box.querySelectorAll('[data-map-rows] .map-row'))
+        .filter(function (r) { return !r.querySelector('input[name="sku"]').value.trim(); })[0];
+      pick(suggestion, empty || addRow(box));
+      return;
+    }
     if (t.closest('[data-add-row]')) {
       var row = addRow(t.closest('[data-map-editor]'));
       if (row) row.querySelector('input[name="sku"]').focus();

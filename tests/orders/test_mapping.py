@@ -26,12 +26,14 @@ from orders.selectors_matching import (
     backorder_line_list,
     backorder_reassign_preview,
     backorder_rows,
+    backorder_sku_totals,
     matching_counts,
+    sku_suggestions,
     unmapped_group_list,
     unmapped_groups,
 )
 from orders.services import order_line_cancel
-from tests.catalog.factories import SkuFactory, make_bundle
+from tests.catalog.factories import ProductFactory, SkuFactory, make_bundle
 from tests.channels.factories import ChannelAccountFactory
 from tests.inventory.factories import LocationFactory
 from tests.orders.builders import channel_line, channel_order
@@ -472,3 +474,31 @@ def test_backorder_lines_page_oldest_first_through_keyset_cursors(shop) -> None:
         cursor = page.next_cursor
 
     assert seen == [line.pk for line in lines[2:]]
+
+
+def test_suggestions_rank_skus_sharing_the_option_values_first_and_never_confuse_l_with_xl(shop) -> None:
+    shirt = ProductFactory.create(name="린넨 오버셔츠")
+    SkuFactory.create(code="SH-WH-XL", product=shirt, option_label="화이트 / XL")
+    SkuFactory.create(code="SH-WH-L", product=shirt, option_label="화이트 / L")
+    SkuFactory.create(code="SH-BK-L", product=shirt, option_label="블랙 / L")
+    SkuFactory.create(code="SH-OLD", product=shirt, option_label="화이트 / L", is_active=False)
+    SkuFactory.create(code="MUG-WH", product=ProductFactory.create(name="머그컵"), option_label="화이트 / L")
+
+    hits = sku_suggestions(
+        product_name="여름 린넨 오버셔츠 [당일발송]", option_text="색상: 화이트 / 사이즈: L"
+    )
+
+    assert [h.sku.code for h in hits] == ["SH-WH-L", "SH-BK-L", "SH-WH-XL"]
+    assert sku_suggestions(product_name="A", option_text="화이트") == []
+
+
+def test_restock_totals_count_bundles_as_their_components(shop) -> None:
+    cup = SkuFactory.create(code="CUP")
+    stock_receive(sku=cup, location=shop.warehouse, quantity=1)
+    cups = make_bundle([(cup, 2)], code="SET-CUP2")
+    ingest_unmapped(shop, count=3)
+    save(shop, [(cups, 1)])  # every line needs 2 cups; 1 cup in stock
+
+    totals = backorder_sku_totals()
+
+    assert [(t.sku.code, t.lines, t.needed, t.free, t.short) for t in totals] == [("CUP", 3, 6, 1, 5)]

@@ -155,12 +155,13 @@ def test_saving_without_htmx_redirects_with_a_message(shop) -> None:
     [
         ((("KNIT-BK-S", "0"),), "Row 1"),
         ((("KNIT-BK-S", "abc"),), "Row 1"),
+        ((("KNIT-BK-S", ""),), "Row 1"),
         ((("", ""), ("NO-SUCH", "1")), "Row 2"),
-        ((("", "2"),), "Row 1"),
+        ((("", "2"),), "at least one SKU"),
         ((("", ""),), "at least one SKU"),
         ((("RETIRED", "1"),), "inactive"),
     ],
-    ids=["zero", "text", "unknown", "no-code", "empty", "inactive"],
+    ids=["zero", "text", "no-quantity", "unknown", "no-code", "empty", "inactive"],
 )
 def test_bad_rows_are_refused_with_the_row_and_nothing_is_written(shop, rows, error) -> None:
     SkuFactory.create(code="RETIRED", is_active=False)
