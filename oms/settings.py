@@ -281,12 +281,13 @@ OMS_HEARTBEAT_STALE_AFTER = timedelta(seconds=int(os.environ.get("OMS_HEARTBEAT_
 OMS_SEARCH_PROVIDERS = [
     "oms.search.search_users",
     "catalog.search.search_products",
+    "orders.search.search_orders",
 ]
 # Channel adapters, one per marketplace (channels/adapters/<marketplace>.py).
 OMS_CHANNEL_ADAPTERS: list[str] = [
     "channels.adapters.naver.NaverCommerceAdapter",
 ]
-OMS_DASHBOARD_CARDS: list[str] = ["inventory.dashboard.stock_cards"]
+OMS_DASHBOARD_CARDS: list[str] = ["orders.dashboard.order_cards", "inventory.dashboard.stock_cards"]
 
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Sku
@@ -143,10 +144,26 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["-ordered_at", "-id"], name="order_ordered_idx"),
             models.Index(fields=["recipient_name"], name="order_recipient_idx"),
+            # The order list's search box: exact order no. (without the account), names by
+            # prefix (pattern ops so LIKE 'x%' uses them whatever the collation), full phones.
+            models.Index(fields=["external_order_id"], name="order_external_id_idx"),
+            models.Index(
+                fields=["recipient_name"], name="order_recipient_like_idx", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["buyer_name"], name="order_buyer_like_idx", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["recipient_phone"], name="order_recipient_phone_idx"),
+            models.Index(fields=["buyer_phone"], name="order_buyer_phone_idx"),
+            models.Index(fields=["paid_at"], name="order_paid_idx"),
         ]
 
     def __str__(self) -> str:
         return self.external_order_id
+
+
+# The order list's sort key: when the line was ordered, else when it was collected.
+SORT_AT = Coalesce("ordered_at", "created_at")
 
 
 class OrderLine(models.Model):
@@ -194,6 +211,17 @@ class OrderLine(models.Model):
                 name="line_unmapped_idx",
                 condition=Q(unmapped=True),
             ),
+            # The order list pages by (ordered time, id), newest or oldest first, with or without
+            # an account and state filter; SORT_AT is its key (a line without an ordered time
+            # sorts by when it was collected). Flag tabs use the partial ones.
+            models.Index(SORT_AT, F("id"), name="line_sort_idx"),
+            models.Index(F("status"), SORT_AT, F("id"), name="line_status_sort_idx"),
+            models.Index(F("account"), SORT_AT, F("id"), name="line_account_sort_idx"),
+            models.Index(F("account"), F("status"), SORT_AT, F("id"), name="line_acct_status_sort_idx"),
+            models.Index(SORT_AT, F("id"), name="line_unmapped_sort_idx", condition=Q(unmapped=True)),
+            models.Index(SORT_AT, F("id"), name="line_backorder_sort_idx", condition=Q(backorder=True)),
+            models.Index(SORT_AT, F("id"), name="line_addr_sort_idx", condition=Q(address_changed=True)),
+            models.Index(fields=["external_line_id"], name="line_external_id_idx"),
         ]
 
     def __str__(self) -> str:
