@@ -22,6 +22,8 @@ from inventory.selectors import (
     sku_stock_get,
     stock_overview,
     stock_state,
+    stock_state_q,
+    with_stock,
 )
 from inventory.services import stock_receive, stock_reserve
 from oms.roles import Role
@@ -67,8 +69,8 @@ def test_badge_is_sold_out_at_zero_low_at_or_below_the_threshold_else_ok(
     sku = stocked(warehouse, available, low_stock_threshold=threshold)
     row = sku_stock_get(pk=sku.pk)
     assert row.available == available  # type: ignore[attr-defined]
-    assert row.stock_state == state  # type: ignore[attr-defined]
     assert stock_state(available, threshold) == state
+    assert set(stock_overview(filters={"state": state.value}).values_list("pk", flat=True)) == {sku.pk}
 
 
 def test_available_is_selling_stock_minus_reserved_minus_safety_stock(warehouse) -> None:
@@ -87,33 +89,49 @@ def test_available_is_selling_stock_minus_reserved_minus_safety_stock(warehouse)
     # selling + active: 10 + 4 on hand, 5 reserved, 2 safety -> 7
     assert row.available == 7  # type: ignore[attr-defined]
     assert row.available == available_map([sku.pk])[sku.pk]  # type: ignore[attr-defined]
-    assert row.on_hand_total == 10 + 4 + 7 + 9  # type: ignore[attr-defined]
-    assert row.reserved_total == 5  # type: ignore[attr-defined]
-    assert row.stock_state == StockState.OK  # type: ignore[attr-defined]
+    levels = sku_levels(sku=sku)  # what the page sums for on hand / reserved: every location
+    assert sum(lv.on_hand for lv in levels) == 10 + 4 + 7 + 9
+    assert sum(lv.reserved for lv in levels) == 5
+    assert stock_state(row.available, row.low_stock_threshold) == StockState.OK  # type: ignore[attr-defined]
 
 
 def test_safety_stock_above_what_is_free_reads_as_sold_out_never_negative(warehouse) -> None:
     sku = stocked(warehouse, 2, safety_stock=5, low_stock_threshold=1)
     row = sku_stock_get(pk=sku.pk)
     assert row.available == 0  # type: ignore[attr-defined]
-    assert row.stock_state == StockState.SOLD_OUT  # type: ignore[attr-defined]
+    assert list(stock_overview(filters={"state": "soldout"})) == [sku]
 
 
 def test_a_sku_never_received_is_sold_out(warehouse) -> None:
     sku = SkuFactory.create(low_stock_threshold=3)
     row = sku_stock_get(pk=sku.pk)
-    assert (row.on_hand_total, row.available, row.stock_state) == (0, 0, StockState.SOLD_OUT)  # type: ignore[attr-defined]
+    assert row.available == 0  # type: ignore[attr-defined]
+    assert list(stock_overview(filters={"state": "soldout"})) == [sku]
 
 
 def test_database_badge_agrees_with_python_for_every_combination(warehouse) -> None:
     cases = {}
+    thresholds = {}
     for i, (on_hand, safety, threshold) in enumerate(itertools.product([0, 1, 3, 6], [0, 2], [0, 3, 5])):
         sku = stocked(
             warehouse, on_hand, safety_stock=safety, low_stock_threshold=threshold, code=f"C{i:03d}"
         )
         cases[sku.pk] = stock_state(max(0, on_hand - safety), threshold)
-    rows = {sku.pk: getattr(sku, "stock_state") for sku in stock_overview(filters={})}  # noqa: B009
-    assert rows == {pk: state.value for pk, state in cases.items()}
+        thresholds[sku.pk] = threshold
+    base = Sku.objects.all()
+    per_row = {sku.pk: sku.available for sku in with_stock(base)}  # type: ignore[attr-defined]
+    grouped = {sku.pk: sku.available for sku in with_stock(base, scan=True)}  # type: ignore[attr-defined]
+    assert per_row == grouped
+    for state in StockState:
+        expected = {pk for pk, s in cases.items() if s == state}
+        assert set(with_stock(base).filter(stock_state_q(state)).values_list("pk", flat=True)) == expected
+        assert (
+            set(with_stock(base, scan=True).filter(stock_state_q(state)).values_list("pk", flat=True))
+            == expected
+        )
+        assert {
+            pk for pk, available in per_row.items() if stock_state(available, thresholds[pk]) == state
+        } == expected
 
 
 # --- Overview filters ----------------------------------------------------------------------------
@@ -263,23 +281,30 @@ def test_location_list_counts_skus_units_and_reservations(warehouse) -> None:
     assert (rows["ST"].sku_count, rows["ST"].on_hand_total, rows["ST"].reserved_total) == (1, 1, 0)  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    ("filters", "queries"),
+    [
+        ({}, 3),  # selling locations, the page (figures per row), its stock levels
+        ({"state": SHORT}, 4),  # ... the page (one grouped pass), its products, its stock levels
+    ],
+)
 def test_an_overview_page_costs_the_same_queries_for_five_rows_or_fifty(
-    warehouse, django_assert_max_num_queries
+    warehouse, django_assert_max_num_queries, filters, queries
 ) -> None:
     from inventory.selectors import levels_by_sku
     from oms.listing import keyset_page
 
     def one_page() -> None:
-        page = keyset_page(stock_overview(filters={"state": SHORT}), order=("code", "pk"))
+        page = keyset_page(stock_overview(filters=filters), order=("code", "pk"))
         levels_by_sku(sku_ids=[s.pk for s in page.items])
         for sku in page.items:
             assert sku.product.name
 
     for _ in range(5):
         stocked(warehouse, 1, low_stock_threshold=2)
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(queries):
         one_page()
     for _ in range(45):
         stocked(warehouse, 1, low_stock_threshold=2)
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(queries):
         one_page()
