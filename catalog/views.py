@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from catalog.excel import catalogue_response
 from catalog.forms import (
     BulkEditForm,
     BundleComponentsForm,
@@ -157,6 +158,10 @@ def product_list_view(request: AuthedHttpRequest) -> HttpResponseBase:
     queryset = sku_list(filters=filter_form.filters())
     if request.GET.get("format") == "xlsx":
         return _xlsx(queryset)
+    if request.GET.get("format") == "upload":
+        # The same SKUs in the bulk upload layout (catalog.excel): edit and upload back.
+        skus = queryset.order_by(*LIST_ORDER).iterator(chunk_size=2000)
+        return catalogue_response(skus, filename="products-for-upload.xlsx")
     page = page_from_request(request, queryset, order=LIST_ORDER)
     context: dict[str, Any] = {
         "filter_form": filter_form,
