@@ -416,10 +416,17 @@ def import_session_commit(*, session_id: int, actor: User | None, job_id: int | 
         session.status = (
             ImportSession.Status.INVALID if changed.plan.has_errors else ImportSession.Status.READY
         )
-        session.message = _(
-            "The data changed after the preview (someone else edited it). Nothing was saved: check the "
-            "new preview below and apply again."
-        )
+        if changed.plan.has_errors:
+            first = changed.plan.errors[0]
+            session.message = _(
+                "Nothing was saved: the data changed after the preview and now row %(row)s is refused "
+                "(%(column)s: %(reason)s). Check the new preview below."
+            ) % {"row": first.row, "column": first.column, "reason": first.message}
+        else:
+            session.message = _(
+                "The data changed after the preview (someone else edited it). Nothing was saved: check the "
+                "new preview below and apply again."
+            )
         session.save(update_fields=["status", "message", "summary", "plan_file"])
         if job_id is not None:
             job_fail(job_id=job_id, message=session.message)

@@ -51,7 +51,7 @@ def parse_mode(text: str) -> str | None:
 SAMPLE_ROWS = [
     ["KNIT-001-BK-S", "WH01", 25, MODE_SET, "3월 재고 실사"],
     ["KNIT-001-BK-M", "WH01", 10, MODE_DELTA, "입고"],
-    ["KNIT-001-BK-M", "본사 창고", -2, MODE_DELTA, "파손"],
+    ["KNIT-001-BK-S", "매장", -2, MODE_DELTA, "파손"],
 ]
 
 
@@ -95,7 +95,10 @@ def template_response(*, locations: Sequence[Location] = ()) -> FileResponse:
     rows = [list(r) for r in SAMPLE_ROWS]
     if locations:
         rows[0][1] = rows[1][1] = locations[0].code
-        rows[2][1] = locations[-1].name
+        if len(locations) > 1:
+            rows[2][1] = locations[1].name  # a location may be named instead of coded
+        else:
+            rows.pop()
     return sheet_response(
         filename="stock_upload_template.xlsx",
         sheet=_("Stock"),
