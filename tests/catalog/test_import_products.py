@@ -473,7 +473,7 @@ def test_twenty_thousand_rows_import_in_seconds(
     created = time.perf_counter()
     assert Sku.objects.count() == 20_000 and Product.objects.count() == 5_000
 
-    changed = [r[:7] + [r[7] + 100] + r[8:] for r in rows]
+    changed = [[*r[:7], r[7] + 100, *r[8:]] for r in rows]
     session = preview(manager_user, xlsx(changed))
     assert session.counts["update"] == 5_000  # the price is product-level: one row per product shows it
     commit(manager_user, session)

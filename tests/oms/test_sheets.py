@@ -195,7 +195,7 @@ def test_ods_is_read() -> None:
 
 def test_files_over_the_limit_are_refused_before_reading(settings: Any) -> None:
     settings.OMS_UPLOAD_MAX_BYTES = 1000
-    with pytest.raises(FileTooLarge, match="1 MB|0 MB"):
+    with pytest.raises(FileTooLarge, match=r"over \d+ MB"):
         read_table(b"x" * 1001, columns=COLUMNS)
 
 
