@@ -38,6 +38,7 @@ from orders.mapping import (
     unmapped_auto_match,
 )
 from orders.models import RESERVING_STATES, OrderLine
+from orders.selectors import counts_invalidate
 from orders.selectors_matching import (
     BACKORDER_ORDER,
     EDITOR_SAMPLE,
@@ -271,6 +272,8 @@ def matching_save_view(request: AuthedHttpRequest) -> HttpResponse:
                 form.add_error(None, error)
         else:
             counts = result.counts
+            if counts.mapped:
+                counts_invalidate()  # the order list's 매칭 필요 / 재고 부족 tabs
             summary = _counts_message(counts.mapped, counts.reserved, counts.short)
             if inline:
                 return render(
@@ -278,7 +281,16 @@ def matching_save_view(request: AuthedHttpRequest) -> HttpResponse:
                     "orders/matching_list.html#saved",
                     {"result": result, "summary": summary, "dom_id": data["dom_id"], "form": form},
                 )
-            messages.success(request, _("Mapping saved.") + " " + summary)
+            if counts.mapped:
+                messages.success(request, _("Mapping saved.") + " " + summary)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Mapping saved. No order waits for this option now; "
+                        "later orders of it are mapped as they come in."
+                    ),
+                )
             if counts.short:
                 messages.warning(
                     request,
@@ -308,6 +320,8 @@ def matching_auto_view(request: AuthedHttpRequest) -> HttpResponse:
     form = AccountScopeForm(request.POST)
     account = form.cleaned_data.get("account") if form.is_valid() else None
     result = unmapped_auto_match(actor=request.user, account=account)
+    if result.mapped:
+        counts_invalidate()
     if result.mapped or result.mappings_created:
         messages.success(
             request,
@@ -481,6 +495,8 @@ def backorder_reassign_view(request: AuthedHttpRequest) -> HttpResponse:
     form = AccountScopeForm(request.POST)
     account = form.cleaned_data.get("account") if form.is_valid() else None
     result = backorder_reassign(actor=request.user, account=account)
+    if result.reserved:
+        counts_invalidate()
     if result.reserved:
         messages.success(
             request,
