@@ -286,6 +286,7 @@ OMS_SEARCH_PROVIDERS = [
 # Channel adapters, one per marketplace (channels/adapters/<marketplace>.py).
 OMS_CHANNEL_ADAPTERS: list[str] = [
     "channels.adapters.naver.NaverCommerceAdapter",
+    "channels.adapters.coupang.CoupangAdapter",
 ]
 OMS_DASHBOARD_CARDS: list[str] = ["orders.dashboard.order_cards", "inventory.dashboard.stock_cards"]
 
