@@ -1,9 +1,9 @@
 """Reads for the catalog: the product list (one row per SKU, grouped by product), the product
 page, SKU search, bundles, and each SKU's stock state.
 
-The stock-state filter runs in the database: `with_available` computes available-to-sell per
-SKU the way inventory.selectors.available_map does (bundles resolved, safety stock taken off),
-so a filter over a million SKUs is one query; the figures shown on a page come from
+The stock-state filter runs in the database, computing available-to-sell the way
+inventory.selectors.available_map does (bundles resolved, safety stock taken off), so the
+filter is one query however big the catalogue; the figures shown on a page come from
 available_map itself (tests keep the two in agreement)."""
 
 from __future__ import annotations
@@ -80,19 +80,40 @@ def available_expression() -> Case:
     )
 
 
-def with_available(queryset: QuerySet[Sku]) -> QuerySet[Sku]:
-    return queryset.annotate(available_sql=available_expression())
-
-
-def _stock_state_q(state: str) -> Q:
+def _state_q(state: str, field: str) -> Q:
     if state == StockState.SOLD_OUT:
-        return Q(available_sql__lte=0)
+        return Q(**{f"{field}__lte": 0})
     if state == StockState.LOW:
-        return Q(available_sql__gt=0, available_sql__lte=F("low_stock_threshold"))
+        return Q(**{f"{field}__gt": 0, f"{field}__lte": F("low_stock_threshold")})
     if state == StockState.OK:
         # The threshold is never negative, so this is also "above 0".
-        return Q(available_sql__gt=F("low_stock_threshold"))
-    return Q()
+        return Q(**{f"{field}__gt": F("low_stock_threshold")})
+    return Q(pk__in=[])
+
+
+def stock_state_q(state: str) -> Q:
+    """SKUs in one stock state, as a filter that stays fast over the whole catalogue: single
+    SKUs in one grouped pass over their stock rows, bundles (few) through the per-row
+    expression."""
+    sellable = Q(stock_levels__location__sells=True, stock_levels__location__is_active=True)
+    singles = (
+        Sku.objects.filter(kind=Sku.Kind.SINGLE)
+        .annotate(
+            free=Coalesce(
+                Sum(F("stock_levels__on_hand") - F("stock_levels__reserved"), filter=sellable), Value(0)
+            )
+        )
+        .annotate(available_now=Greatest(F("free") - F("safety_stock"), Value(0)))
+        .filter(_state_q(state, "available_now"))
+        .values("pk")
+    )
+    bundles = (
+        Sku.objects.filter(kind=Sku.Kind.BUNDLE)
+        .annotate(available_now=available_expression())
+        .filter(_state_q(state, "available_now"))
+        .values("pk")
+    )
+    return Q(kind=Sku.Kind.SINGLE, pk__in=singles) | Q(kind=Sku.Kind.BUNDLE, pk__in=bundles)
 
 
 # --- The product list --------------------------------------------------------------------------------
@@ -137,7 +158,7 @@ def sku_list(*, filters: Mapping[str, Any]) -> QuerySet[Sku]:
         qs = qs.filter(is_active=active == "1")
     stock = filters.get("stock")
     if stock:
-        qs = with_available(qs).filter(_stock_state_q(stock))
+        qs = qs.filter(stock_state_q(stock))
     return qs
 
 
