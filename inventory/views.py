@@ -3,7 +3,7 @@ forms (입고 / 조정 / 이동 / 실사) and locations. Views are thin: a form,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -239,21 +239,28 @@ def low_stock_view(request: AuthedHttpRequest) -> HttpResponseBase:
 
 # --- One SKU: levels and ledger ------------------------------------------------------------------
 
-# reference prefix -> URL name taking the id after the colon. Apps that have no page for it yet
-# show the reference as text (reverse fails until they do).
-REFERENCE_URLS = {
-    "orderline": "orders:line_detail",
-    "order": "orders:order_detail",
-    "shipment": "shipping:shipment_detail",
-    "claim": "cs:claim_detail",
-}
 
-REFERENCE_LABELS = {
-    "orderline": gettext_lazy("Order line %(id)s"),
-    "order": gettext_lazy("Order %(id)s"),
-    "shipment": gettext_lazy("Shipment %(id)s"),
-    "claim": gettext_lazy("Claim %(id)s"),
-    "transfer": gettext_lazy("Transfer %(id)s"),
+@dataclass(frozen=True)
+class ReferenceKind:
+    """A kind of ledger reference ("<prefix>:<id>"): how it reads, and the page it links to
+    for users with `permission` (reverse(url_name, args=[id]))."""
+
+    label: Any
+    url_name: str | None = None
+    permission: str | None = None
+
+
+REFERENCE_KINDS = {
+    # An order line is shown on its order's page: its id is looked up (one query per page).
+    "orderline": ReferenceKind(gettext_lazy("Order line %(id)s"), "orders:order_detail", "orders.view_order"),
+    "import": ReferenceKind(
+        gettext_lazy("Excel upload %(id)s"), "inventory:stock_import_detail", "inventory.change_stocklevel"
+    ),
+    "shipment": ReferenceKind(
+        gettext_lazy("Shipment %(id)s"), "shipping:shipment_detail", "shipping.view_shipment"
+    ),
+    "claim": ReferenceKind(gettext_lazy("Claim %(id)s"), "cs:claim_detail", "cs.view_claim"),
+    "transfer": ReferenceKind(gettext_lazy("Transfer %(id)s")),
 }
 
 
@@ -264,24 +271,50 @@ class Reference:
     url: str | None
 
 
-def reference_link(reference: str) -> Reference | None:
-    """How a ledger row's reference shows: "orderline:12" -> "Order line 12", linked to the
-    order line once the orders app serves a page for it; anything else as typed."""
-    if not reference:
+def _reverse_or_none(url_name: str, arg: int) -> str | None:
+    # A page another app has not built yet: the reference shows as text until it exists.
+    try:
+        return reverse(url_name, args=[arg])
+    except NoReverseMatch:
         return None
-    prefix, sep, ident = reference.partition(":")
-    if not sep or not ident:
-        return Reference(reference, reference, None)
-    label_format = REFERENCE_LABELS.get(prefix)
-    label = str(label_format % {"id": ident}) if label_format is not None else reference
-    url = None
-    url_name = REFERENCE_URLS.get(prefix)
-    if url_name and ident.isdigit():
-        try:
-            url = reverse(url_name, args=[int(ident)])
-        except NoReverseMatch:
-            url = None
-    return Reference(reference, label, url)
+
+
+def _order_ids(line_ids: set[int]) -> dict[int, int]:
+    if not line_ids:
+        return {}
+    from orders.models import OrderLine  # inventory is below orders: read it only here
+
+    return dict(OrderLine.objects.filter(pk__in=line_ids).values_list("pk", "order_id"))
+
+
+def ledger_references(references: Iterable[str], *, user: Any) -> dict[str, Reference]:
+    """{reference: how it shows} for one page of the ledger: "orderline:12" reads "Order line
+    12" and links to its order (at the line) for users who may see orders; "import:7" links to
+    the Excel upload; a reference without a known prefix shows as typed."""
+    parsed = {}
+    for reference in set(references):
+        prefix, sep, ident = reference.partition(":")
+        kind = REFERENCE_KINDS.get(prefix) if sep else None
+        parsed[reference] = (prefix, ident, kind)
+    orders = _order_ids(
+        {int(ident) for prefix, ident, _k in parsed.values() if prefix == "orderline" and ident.isdigit()}
+    )
+    out = {}
+    for reference, (prefix, ident, kind) in parsed.items():
+        if kind is None or not ident:
+            out[reference] = Reference(reference, reference, None)
+            continue
+        url = None
+        allowed = kind.permission is None or user.has_perm(kind.permission)
+        if kind.url_name and allowed and ident.isdigit():
+            if prefix == "orderline":
+                order_id = orders.get(int(ident))
+                url = _reverse_or_none(kind.url_name, order_id) if order_id else None
+                url = f"{url}#line-{ident}" if url else None
+            else:
+                url = _reverse_or_none(kind.url_name, int(ident))
+        out[reference] = Reference(reference, str(kind.label % {"id": ident}), url)
+    return out
 
 
 @dataclass(frozen=True)
@@ -296,6 +329,11 @@ ACTIONS: list[tuple[str, Any]] = [
     ("transfer", gettext_lazy("Transfer")),
     ("count", gettext_lazy("Stock count")),
 ]
+
+
+def _ledger_rows(movements: Sequence[StockMovement], *, user: Any) -> list[LedgerRow]:
+    references = ledger_references((m.reference for m in movements if m.reference), user=user)
+    return [LedgerRow(m, references.get(m.reference)) for m in movements]
 
 
 def _get_sku(pk: int) -> Sku:
@@ -334,7 +372,7 @@ def _sku_page(
         "components": [],
         "movement_filter": movement_filter,
         "page": page,
-        "ledger": [LedgerRow(m, reference_link(m.reference)) for m in page.items],
+        "ledger": _ledger_rows(page.items, user=request.user),
         "filter_query": querystring_without(request.GET, "after", "before", "format"),
         "actions": ACTIONS,
         "action": action,

@@ -130,30 +130,68 @@ def test_ledger_row_shows_type_changes_after_values_reason_reference_and_user(
     assert reverse("user_edit", args=[admin_user.pk]) in reserve_row.group(1)
 
 
-def test_order_line_reference_is_plain_text_until_orders_serve_a_page(
-    manager_user, warehouse, sku, monkeypatch
-) -> None:
+def order_line() -> tuple[int, int]:
+    """(line id, order id) of a stored order line."""
+    from channels.models import ChannelAccount, Marketplace
+    from orders.models import Order, OrderLine
+
+    account = ChannelAccount.objects.create(marketplace=Marketplace.SMARTSTORE, name="스마트스토어 본점")
+    order = Order.objects.create(account=account, external_order_id="2026112512345")
+    line = OrderLine.objects.create(
+        order=order, account=account, external_line_id="L1", product_name="울 라운드 니트", quantity=1
+    )
+    return line.pk, order.pk
+
+
+def test_order_line_reference_links_to_the_line_on_its_order_page(manager_user, warehouse, sku) -> None:
+    line_id, order_id = order_line()
     stock_receive(sku=sku, location=warehouse, quantity=3)
-    stock_reserve(reference="orderline:5", lines=[(sku.pk, 1)])
+    stock_reserve(reference=f"orderline:{line_id}", lines=[(sku.pk, 1)])
+    target = f"{reverse('orders:order_detail', args=[order_id])}#line-{line_id}"
 
-    assert inventory_views.reference_link("orderline:5").url is None  # type: ignore[union-attr]
-    html = client_for(manager_user).get(page_url(sku)).content.decode()
-    assert 'title="orderline:5"' in html
-
-    # once the named page exists, the same row links to it
-    monkeypatch.setitem(inventory_views.REFERENCE_URLS, "orderline", "inventory:sku_stock")
-    link = inventory_views.reference_link("orderline:5")
-    assert link is not None and link.url == reverse("inventory:sku_stock", args=[5])
-    html = client_for(manager_user).get(page_url(sku)).content.decode()
-    assert f'href="{link.url}"' in html
+    assert f'href="{target}"' in client_for(manager_user).get(page_url(sku)).content.decode()
 
 
-def test_references_without_a_known_prefix_show_as_typed() -> None:
-    assert inventory_views.reference_link("") is None
-    typed = inventory_views.reference_link("PO-2026-001")
-    assert typed is not None and (typed.label, typed.url) == ("PO-2026-001", None)
-    odd = inventory_views.reference_link("orderline:abc")
-    assert odd is not None and odd.url is None
+def test_order_line_reference_is_text_for_a_user_who_may_not_see_orders(warehouse, sku) -> None:
+    from oms.models import User
+
+    line_id, _order_id = order_line()
+    nobody = User.objects.create_user(username="norole", password="x-very-long-pass")
+    refs = inventory_views.ledger_references([f"orderline:{line_id}"], user=nobody)
+    assert refs[f"orderline:{line_id}"].url is None
+
+
+def test_a_reference_to_a_missing_line_or_page_shows_as_text(manager_user, monkeypatch) -> None:
+    refs = inventory_views.ledger_references(["orderline:999999", "shipment:4"], user=manager_user)
+    assert refs["orderline:999999"].url is None
+    assert "999999" in refs["orderline:999999"].label
+    assert refs["shipment:4"].url is None  # the shipping pages do not exist yet
+
+    # once a page with that name exists, the same reference links to it
+    monkeypatch.setitem(
+        inventory_views.REFERENCE_KINDS,
+        "shipment",
+        inventory_views.ReferenceKind("%(id)s", "inventory:sku_stock"),
+    )
+    refs = inventory_views.ledger_references(["shipment:4"], user=manager_user)
+    assert refs["shipment:4"].url == reverse("inventory:sku_stock", args=[4])
+
+
+def test_import_references_link_to_the_upload_only_for_those_who_may_open_it(
+    manager_user, staff_user
+) -> None:
+    manager_refs = inventory_views.ledger_references(["import:7"], user=manager_user)
+    staff_refs = inventory_views.ledger_references(["import:7"], user=staff_user)
+    assert manager_refs["import:7"].url == reverse("inventory:stock_import_detail", args=[7])
+    assert staff_refs["import:7"].url is None
+    assert "7" in staff_refs["import:7"].label
+
+
+def test_references_without_a_known_prefix_show_as_typed(manager_user) -> None:
+    refs = inventory_views.ledger_references(["PO-2026-001", "orderline:abc", "memo:"], user=manager_user)
+    assert (refs["PO-2026-001"].label, refs["PO-2026-001"].url) == ("PO-2026-001", None)
+    assert refs["orderline:abc"].url is None
+    assert refs["memo:"].label == "memo:"
 
 
 def test_bundle_page_shows_derived_stock_from_components_and_no_forms(manager_user, warehouse) -> None:

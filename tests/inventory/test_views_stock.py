@@ -184,3 +184,22 @@ def test_low_stock_page_says_so_when_nothing_is_low(manager_user, warehouse) -> 
     response = client_for(manager_user).get(LOW_URL)
     assert states(response.content.decode()) == {}
     assert 'class="empty"' in response.content.decode()
+
+
+def test_low_stock_pages_follow_available_then_code_without_gaps(manager_user, warehouse) -> None:
+    expected = []
+    for i in range(56):
+        quantity = i % 4  # 0 (sold out) .. 3, all at or below the threshold of 3
+        stocked(warehouse, quantity, code=f"L{i:03d}", low_stock_threshold=3)
+        expected.append((quantity, f"L{i:03d}"))
+    client = client_for(manager_user)
+
+    first = client.get(LOW_URL).content.decode()
+    after = re.search(r'href="\?after=([^"]+)"', first)
+    assert after
+    second = client.get(LOW_URL, {"after": after.group(1)}).content.decode()
+    before = re.search(r'href="\?before=([^"]+)"', second)
+    assert before
+
+    assert list(states(first)) + list(states(second)) == [code for _q, code in sorted(expected)]
+    assert list(states(client.get(LOW_URL, {"before": before.group(1)}).content.decode())) == list(states(first))
