@@ -384,6 +384,7 @@ def channel_account_check_auth(
     """연결 테스트: the adapter's cheap authenticated call, through the account's real session
     (rate limit, retries, call log), recorded as an auth_check job. A refusal turns the account
     to error; a success clears an error. Network trouble leaves the account as it was."""
+    account = ChannelAccount.objects.get(pk=account.pk)  # the credentials as saved now
     job = sync_job_start(account=account, kind=SyncJob.Kind.AUTH_CHECK, actor=actor, retry_of=retry_of)
     auth_failed = False
     try:
@@ -473,7 +474,7 @@ def sync_job_retry(*, actor: User | None, job: SyncJob) -> RetryOutcome:
         raise RetryRefused(_("This job has not finished yet."))
     if job.status == SyncJob.Status.SUCCEEDED:
         raise RetryRefused(_("This job succeeded; there is nothing to retry."))
-    account = job.account
+    account = ChannelAccount.objects.get(pk=job.account_id)
     if job.kind == SyncJob.Kind.AUTH_CHECK:
         result = channel_account_check_auth(actor=actor, account=account, retry_of=job)
         verdict = _("Connection test passed") if result.ok else _("Connection test failed")
@@ -507,7 +508,7 @@ def _push_relevant(listing: Listing, account: ChannelAccount) -> bool:
 def listing_link_sku(*, actor: User | None, listing: Listing, sku: Sku | None) -> Listing:
     """Link a listing to a SKU by hand (or unlink it with None). The stock push then sends the
     SKU's quantity to it."""
-    locked = Listing.objects.select_for_update().select_related("account", "sku").get(pk=listing.pk)
+    locked = Listing.objects.select_for_update().get(pk=listing.pk)
     old_code = locked.sku.code if locked.sku else None
     if (locked.sku_id or None) == (sku.pk if sku else None):
         return locked
@@ -526,10 +527,9 @@ def listing_link_sku(*, actor: User | None, listing: Listing, sku: Sku | None) -
 def listing_set_stock_sync(*, actor: User | None, listings: QuerySet[Listing], excluded: bool) -> int:
     """Turn 재고 연동 제외 on or off for these listings; returns how many changed."""
     rows = list(
-        listings.filter(stock_sync_excluded=not excluded)
-        .select_related("account")
+        Listing.objects.select_for_update()
+        .filter(pk__in=listings.values("pk"), stock_sync_excluded=not excluded)
         .order_by("pk")
-        .select_for_update()
     )
     if not rows:
         return 0
@@ -537,7 +537,12 @@ def listing_set_stock_sync(*, actor: User | None, listings: QuerySet[Listing], e
         stock_sync_excluded=excluded, updated_at=timezone.now()
     )
     if not excluded:
-        mark_stock_dirty(r.sku_id for r in rows if r.sku_id is not None and r.account.stock_push_enabled)
+        pushing = set(
+            ChannelAccount.objects.filter(
+                pk__in={r.account_id for r in rows}, stock_push_enabled=True
+            ).values_list("pk", flat=True)
+        )
+        mark_stock_dirty(r.sku_id for r in rows if r.sku_id is not None and r.account_id in pushing)
     for row in rows:
         audit_record(
             actor=actor,

@@ -289,6 +289,7 @@ OMS_CHANNEL_ADAPTERS: list[str] = [
     "channels.adapters.coupang.CoupangAdapter",
 ]
 OMS_DASHBOARD_CARDS: list[str] = ["orders.dashboard.order_cards", "inventory.dashboard.stock_cards"]
+OMS_DASHBOARD_CARDS += ["channels.dashboard.account_error_cards"]
 
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

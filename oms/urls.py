@@ -27,6 +27,7 @@ urlpatterns = [
     path("products/", include("catalog.urls")),
     path("stock/", include("inventory.urls")),
     path("orders/", include("orders.urls")),
+    path("channels/", include("channels.urls")),
 ]
 
 handler403 = "oms.errors.permission_denied"

@@ -24,16 +24,28 @@ def _max_in_window(stamps: list[float], window: float) -> int:
     return best
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
 @pytest.mark.django_db
-def test_database_bucket_grants_the_burst_then_spaces_tokens_at_the_rate() -> None:
+def test_database_bucket_grants_the_burst_then_spaces_tokens_at_the_rate(monkeypatch) -> None:
+    clock = _Clock()
+    monkeypatch.setattr("channels.ratelimit.time", clock)
     bucket = DatabaseBucket()
-    slots = []
-    for _ in range(4):
-        asked = time.time()
-        slots.append(asked + bucket.reserve("t:burst", rate=10, burst=2, max_wait=5).wait)
-    first = slots[0]
+    waits = [bucket.reserve("t:burst", rate=10, burst=2, max_wait=5).wait for _ in range(4)]
     # Two at once (the burst), then one every 1/10 s, queued in the order asked.
-    assert [round(slot - first, 1) for slot in slots] == [0.0, 0.0, 0.1, 0.2]
+    assert waits == pytest.approx([0, 0, 0.1, 0.2])
+    clock.now += 0.25  # the two queued tokens are used up; 0.05 s of refill since
+    assert bucket.reserve("t:burst", rate=10, burst=2, max_wait=5).wait == pytest.approx(0.05)
+    clock.now += 10  # a long idle refills to the burst, not beyond
+    assert [bucket.reserve("t:burst", rate=10, burst=2, max_wait=5).wait for _ in range(3)] == pytest.approx(
+        [0, 0, 0.1]
+    )
 
 
 @pytest.mark.django_db
