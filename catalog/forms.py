@@ -221,6 +221,17 @@ class ProductEditForm(ProductForm):
         return {name: getattr(product, name) for name in ProductEditForm.base_fields if name != "code"}
 
 
+class ProductPriceForm(forms.Form):
+    """The base sale price alone, edited in place on the product page."""
+
+    sale_price = forms.IntegerField(
+        label=_("Base sale price"),
+        min_value=0,
+        max_value=MAX_PRICE,
+        widget=forms.NumberInput(attrs={"class": "num", "aria-label": _("Base sale price")}),
+    )
+
+
 class OptionAxesForm(forms.Form):
     """Up to three options, each a name and its values separated by commas
     (색상: 블랙, 아이보리 / 사이즈: S, M)."""

@@ -29,7 +29,10 @@ class Product(models.Model):
         help_text=_("Summary of the SKUs' sale status: on sale while any SKU is on sale."),
     )
     option_names = models.JSONField(
-        _("option names"), default=list, blank=True, help_text=_("The option axes in order, e.g. colour and size.")
+        _("option names"),
+        default=list,
+        blank=True,
+        help_text=_("The option axes in order, e.g. colour and size."),
     )
     no_merge = models.BooleanField(
         _("never pack with other orders"), default=False, help_text=_("합포장 불가: ships in its own box.")

@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.product_create_view, name="product_create"),
     path("<int:pk>/", views.product_detail_view, name="product_detail"),
     path("<int:pk>/edit/", views.product_edit_view, name="product_edit"),
+    path("<int:pk>/price/", views.product_price_view, name="product_price"),
     path("<int:pk>/status/", views.product_status_view, name="product_status"),
     path("<int:pk>/skus/new/", views.sku_add_view, name="sku_add"),
     path("skus/<int:pk>/", views.sku_update_view, name="sku_update"),

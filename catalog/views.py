@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -30,6 +31,7 @@ from catalog.forms import (
     ProductEditForm,
     ProductFilterForm,
     ProductForm,
+    ProductPriceForm,
     SkuAddForm,
     SkuDraftFormSet,
     SkuInlineForm,
@@ -321,11 +323,16 @@ def _sku_rows(product: Product, *, can_edit: bool, bound: SkuInlineForm | None =
 
 
 def _detail_context(
-    request: AuthedHttpRequest, product: Product, *, bound: SkuInlineForm | None = None
+    request: AuthedHttpRequest,
+    product: Product,
+    *,
+    bound: SkuInlineForm | None = None,
+    price_form: ProductPriceForm | None = None,
 ) -> dict:
     can_edit = request.user.has_perm("catalog.change_sku")
     return {
         "product": product,
+        "price_form": price_form or ProductPriceForm(initial={"sale_price": product.sale_price}),
         "sku_rows": _sku_rows(product, can_edit=can_edit, bound=bound),
         "can_edit": can_edit,
         "history": product_history(product=product),
@@ -368,6 +375,43 @@ def sku_update_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     row = SkuRow(sku, form, value, stock_state(value, sku.low_stock_threshold), components, saved=saved)
     context = {"row": row, "product": sku.product, "can_edit": True}
     return render(request, "catalog/product_detail.html#sku-row", context)
+
+
+@require_POST
+@permission_required("catalog.change_product", raise_exception=True)
+def product_price_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Change the base sale price in place. Every option's price is base + extra, so with htmx
+    the SKU rows come back too (out of band) showing their new prices."""
+    product = get_object_or_404(Product, pk=pk)
+    form = ProductPriceForm(request.POST)
+    saved = False
+    if form.is_valid():
+        try:
+            product = product_update(
+                actor=request.user, product=product, values={"sale_price": form.cleaned_data["sale_price"]}
+            )
+        except CatalogError as exc:
+            _add_errors(form, exc.fields)
+        else:
+            saved = True
+    if not request.htmx:
+        if saved:
+            messages.success(request, _("Base sale price of %(code)s saved.") % {"code": product.code})
+            return redirect("catalog:product_detail", pk=product.pk)
+        return render(
+            request,
+            "catalog/product_detail.html",
+            _detail_context(request, product, price_form=form),
+            status=400,
+        )
+    context = _detail_context(request, product, price_form=None if saved else form)
+    context["price_saved"] = saved
+    html = render_to_string("catalog/product_detail.html#product-card", context, request=request)
+    if saved:
+        html += render_to_string(
+            "catalog/product_detail.html#sku-rows", {**context, "oob": True}, request=request
+        )
+    return HttpResponse(html)
 
 
 @require_POST

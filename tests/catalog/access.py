@@ -28,6 +28,7 @@ RULES = {
     "catalog:product_create": Rule(get=MANAGER_UP, post=MANAGER_UP),
     "catalog:product_detail": Rule(get=ALL, post=READ_ONLY, args=_product),
     "catalog:product_edit": Rule(get=MANAGER_UP, post=MANAGER_UP, args=_product),
+    "catalog:product_price": Rule(get=NO_METHOD, post=MANAGER_UP, args=_product),
     "catalog:product_status": Rule(get=NO_METHOD, post=MANAGER_UP, args=_product),
     "catalog:sku_add": Rule(get=MANAGER_UP, post=MANAGER_UP, args=_product),
     "catalog:sku_update": Rule(get=NO_METHOD, post=MANAGER_UP, args=_sku),

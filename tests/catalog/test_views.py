@@ -313,6 +313,38 @@ def test_product_edit_saves_and_shows_field_errors(manager_user, knit) -> None:
     assert bad.status_code == 200 and "Not a web address: not a url" in bad.content.decode()
 
 
+def test_the_base_price_is_edited_in_place_and_the_option_rows_follow(manager_user, knit) -> None:
+    client = client_for(manager_user)
+    url = reverse("catalog:product_price", args=[knit.pk])
+    sku = Sku.objects.get(code="KN-01-BK-S")
+
+    response = client.post(url, {"sale_price": "42000"}, headers=HTMX)
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="card" id="product-card">')
+    assert '<tbody id="sku-rows" hx-swap-oob="true">' in html and f'id="sku-{sku.pk}"' in html
+    assert "= 42,000" in html
+    knit.refresh_from_db()
+    assert knit.sale_price == 42000
+    assert AuditLog.objects.get(action="product.update").changes == {"sale_price": [39000, 42000]}
+    assert SkuChange.objects.count() == 2
+
+
+def test_a_refused_base_price_stays_in_the_card_without_touching_the_rows(manager_user, knit) -> None:
+    Sku.objects.filter(code="KN-01-BK-S").update(extra_price=-5000)
+    client = client_for(manager_user)
+    url = reverse("catalog:product_price", args=[knit.pk])
+
+    html = client.post(url, {"sale_price": "3000"}, headers=HTMX).content.decode()
+    assert "below 0" in html and "hx-swap-oob" not in html
+
+    no_js = client.post(url, {"sale_price": "3000"})
+    assert no_js.status_code == 400 and "below 0" in no_js.content.decode()
+    assert client.post(url, {"sale_price": "40000"}).status_code == 302
+    knit.refresh_from_db()
+    assert knit.sale_price == 40000
+
+
 def test_product_status_buttons_set_every_option(manager_user, knit) -> None:
     client_for(manager_user).post(
         reverse("catalog:product_status", args=[knit.pk]), {"status": "discontinued"}
