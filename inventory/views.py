@@ -3,6 +3,7 @@ forms (입고 / 조정 / 이동 / 실사) and locations. Views are thin: a form,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -410,9 +411,57 @@ def _product_url(sku: Sku) -> str | None:
 
 
 @permission_required("inventory.view_stocklevel", raise_exception=True)
-def sku_stock_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """A SKU's stock per location and its ledger, newest first."""
-    return _sku_page(request, _get_sku(pk))
+def sku_stock_view(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
+    """A SKU's stock per location and its ledger, newest first (?format=xlsx: the ledger)."""
+    sku = _get_sku(pk)
+    if request.GET.get("format") == "xlsx":
+        return _ledger_xlsx(request, sku)
+    return _sku_page(request, sku)
+
+
+_UNSAFE_FILENAME = re.compile(r"[^\w.-]+")
+
+
+def _ledger_xlsx(request: AuthedHttpRequest, sku: Sku) -> HttpResponseBase:
+    """The SKU's ledger as the filters show it, newest first, every row."""
+    movement_filter = MovementFilterForm(request.GET)
+    filters = movement_filter.cleaned_data if movement_filter.is_valid() else {}
+    movements = sku_movements(sku=sku, filters=filters).order_by("-pk")
+    types = dict(StockMovement.Type.choices)
+    headers = [
+        _("Time"),
+        _("Type"),
+        _("Location"),
+        _("On-hand change"),
+        _("Reserved change"),
+        _("On hand after"),
+        _("Reserved after"),
+        _("Reason"),
+        _("Reference"),
+        _("User"),
+    ]
+
+    def rows() -> Iterator[list[Any]]:
+        for m in movements.iterator(chunk_size=2000):
+            yield [
+                m.created_at,
+                str(types.get(m.type, m.type)),
+                m.location.name,
+                m.quantity,
+                m.reserved_delta,
+                m.on_hand_after,
+                m.reserved_after,
+                m.reason or None,
+                m.reference or None,
+                m.user.display_name if m.user else None,
+            ]
+
+    return xlsx_response(
+        filename=f"ledger-{_UNSAFE_FILENAME.sub('_', sku.code)}.xlsx",
+        sheet=_("Stock ledger"),
+        headers=headers,
+        rows=rows(),
+    )
 
 
 def _initial_location(request: AuthedHttpRequest) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from inventory import views as inventory_views
 from inventory.models import Location, StockLevel, StockMovement
 from inventory.services import stock_adjust, stock_receive, stock_reserve
 from tests.catalog.factories import SkuFactory, make_bundle
-from tests.conftest import client_for
+from tests.conftest import client_for, sheet_of
 from tests.inventory.factories import LocationFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +108,23 @@ def test_ledger_filters_by_type_and_location(manager_user, warehouse, store, sku
         page_url(sku), {"type": "adjust"}, headers={"HX-Request": "true", "HX-Target": "ledger"}
     )
     assert fragment.content.decode().lstrip().startswith('<div id="ledger">')
+
+
+def test_ledger_excel_download_has_the_filtered_rows_newest_first(
+    manager_user, warehouse, store, sku
+) -> None:
+    stock_receive(sku=sku, location=warehouse, quantity=5, reference="PO-1", actor=manager_user)
+    stock_receive(sku=sku, location=store, quantity=2)
+    stock_adjust(sku=sku, location=warehouse, delta=-1, reason="파손", actor=manager_user)
+
+    response = client_for(manager_user).get(page_url(sku), {"location": warehouse.pk, "format": "xlsx"})
+
+    rows = list(sheet_of(response).iter_rows(min_row=2, values_only=True))
+    assert [(r[2], r[3], r[5], r[7], r[8], r[9]) for r in rows] == [
+        ("파주 물류센터", -1, 4, "파손", None, manager_user.display_name),
+        ("파주 물류센터", 5, 5, None, "PO-1", manager_user.display_name),
+    ]
+    assert "KNIT-BK-S" in response["Content-Disposition"]
 
 
 def test_ledger_row_shows_type_changes_after_values_reason_reference_and_user(
