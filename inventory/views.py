@@ -496,8 +496,16 @@ def _stock_form_view(
             form.add_error(None, exc)
         else:
             messages.success(request, message)
-            return HttpResponseRedirect(_safe_next(request) or reverse("inventory:sku_stock", args=[sku.pk]))
+            return HttpResponseRedirect(_safe_next(request) or _again_url(sku, action, form.cleaned_data))
     return _sku_page(request, sku, action=action, action_form=form, status=400)
+
+
+def _again_url(sku: Sku, action: str, data: dict[str, Any]) -> str:
+    """Back to the SKU page with the same form open at the same location: the next box of a
+    delivery is one quantity away."""
+    location = data.get("location") or data.get("from_location")
+    url = reverse(f"inventory:stock_{action}", args=[sku.pk])
+    return f"{url}?at={location.pk}#stock-action" if location is not None else url
 
 
 def _receive(sku: Sku, data: dict[str, Any], actor: Any) -> str:
