@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from channels.models import ChannelAccount, OptionMapping
 from inventory.selectors import available_map
@@ -276,11 +276,13 @@ def matching_save_view(request: AuthedHttpRequest) -> HttpResponse:
                 counts_invalidate()  # the order list's 매칭 필요 / 재고 부족 tabs
             summary = _counts_message(counts.mapped, counts.reserved, counts.short)
             if inline:
-                return render(
+                response = render(
                     request,
                     "orders/matching_list.html#saved",
                     {"result": result, "summary": summary, "dom_id": data["dom_id"], "form": form},
                 )
+                # The tab counts above the list refresh themselves on this event.
+                return trigger_client_event(response, "matching-changed")
             if counts.mapped:
                 messages.success(request, _("Mapping saved.") + " " + summary)
             else:

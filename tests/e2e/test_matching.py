@@ -65,6 +65,9 @@ def test_manager_maps_an_unmapped_option_and_its_orders_are_reserved(page, live_
     saved = page.locator("[data-saved]")
     saved.wait_for()
     assert "KNIT-BK-S" in saved.inner_text()
+    assert [saved.get_attribute(f"data-{n}") for n in ("mapped", "reserved", "short")] == ["2", "2", "0"]
+    # The tab counts above the list follow without a reload.
+    page.wait_for_function("document.querySelector('#match-tabs .count').textContent.trim() === '0'")
     screenshot(page, "matching-saved")
     assert not OrderLine.objects.filter(unmapped=True).exists()
     assert not OrderLine.objects.filter(backorder=True).exists()
