@@ -2,8 +2,8 @@
 the order detail, and the global-search lookup.
 
 The list pages by keyset on (SORT_AT, id) with the matching indexes on OrderLine, so a page costs
-the same at row 50 and at row 900,000. Every search path is an indexed lookup except the product
-name, which is a substring match (see line_search_q)."""
+the same at row 50 and at row 900,000; every search path is an indexed lookup (line_search); tab
+counts are bounded (line_tab_counts)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from catalog.models import Sku
 from channels.models import ChannelAccount, Marketplace
 from inventory.models import Reservation
 from inventory.selectors import available_map
+from oms.listing import KeysetPage, keyset_page
+from oms.listing import _decode as decode_cursor
 from orders.models import (
     SORT_AT,
     LineSku,
@@ -58,22 +62,47 @@ def _day_start(day: dt.date) -> dt.datetime:
 # --- The line list ------------------------------------------------------------------------------
 
 
-def line_search_q(text: str) -> Q:
-    """The search box: order no., line no., recipient/buyer name, phone (full or last 4 digits),
-    SKU code, product name.
+# A search component that matches more than this many orders or lines is kept as a subquery
+# (dense: the ordered scan meets matches at once) instead of a literal id list (sparse: the
+# planner combines the id lists through their indexes).
+SEARCH_ID_CAP = 5000
 
-    A number is looked up only where a number can be (phones, order and line numbers), all
-    indexed; text also matches names by prefix, SKU codes exactly and the product name as a
-    substring. Matching orders and lines are resolved first through their own indexes so the
-    final filter is a short id list the planner can combine."""
+
+@dataclass(frozen=True)
+class LineSearch:
+    """The search box resolved into a filter. kind: "ids" (every part resolved to short id
+    lists: a few thousand lines at most) or "dense" (some part matches very many rows)."""
+
+    q: Q
+    kind: str
+
+
+def _part(ids_query: QuerySet[Any], target: str, dense: Q) -> tuple[Q, bool]:
+    """One search part: a literal id list when it is short (sparse: the planner combines the
+    lists through their indexes), else a per-row EXISTS probe (dense: the ordered scan meets
+    matches at once, and no per-query hash of a huge id set is built)."""
+    ids = list(ids_query[: SEARCH_ID_CAP + 1])
+    if len(ids) > SEARCH_ID_CAP:
+        return dense, False
+    return (Q(**{f"{target}__in": ids}), True) if ids else (Q(), True)
+
+
+def line_search(text: str) -> LineSearch:
+    """The search box: order no., line no., recipient/buyer name (prefix), phone (full or last 4
+    digits), SKU code, product name.
+
+    Every part is an indexed lookup resolved first on its own table: a number is looked up only
+    where a number can be (phones, order and line numbers); text matches order and line numbers,
+    names by prefix, and products through the lines' SKUs (SKU code, catalog product name or
+    option). Lines not mapped to a SKU yet are matched on the channel's product name. The
+    channel's product name of a mapped line is not scanned: that would read every line (1-2 s at
+    a million lines) for what the catalog name already finds."""
     q = text.strip()
-    if not q:
-        return Q()
     digits = re.sub(r"\D", "", q)
-    is_number = bool(_DIGITS.fullmatch(q)) and bool(digits)
     order_q = Q(external_order_id=q)
     line_q = Q(external_line_id=q)
-    if is_number:
+    parts: list[tuple[Q, bool]] = []
+    if _DIGITS.fullmatch(q) and digits:
         if len(digits) == 4:
             order_q |= Q(phone_last4=digits)
         elif len(digits) >= 7:
@@ -82,24 +111,65 @@ def line_search_q(text: str) -> Q:
         if digits != q:
             order_q |= Q(external_order_id=digits)
             line_q |= Q(external_line_id=digits)
-        return Q(order__in=Order.objects.filter(order_q).values("pk")) | Q(
-            pk__in=OrderLine.objects.filter(line_q).values("pk")
+    else:
+        order_q |= Q(recipient_name__startswith=q) | Q(buyer_name__startswith=q)
+        sku_ids = list(
+            Sku.objects.filter(
+                Q(code__iexact=q) | Q(product__name__icontains=q) | Q(option_label__icontains=q)
+            ).values_list("pk", flat=True)[:SEARCH_ID_CAP]
         )
-    order_q |= Q(recipient_name__startswith=q) | Q(buyer_name__startswith=q)
-    sku_ids = Sku.objects.filter(code__iexact=q).values("pk")
-    line_q |= Q(pk__in=LineSku.objects.filter(sku__in=sku_ids).values("line_id"))
-    return (
-        Q(order__in=Order.objects.filter(order_q).values("pk"))
-        | Q(pk__in=OrderLine.objects.filter(line_q).values("pk"))
-        | Q(product_name__icontains=q)
+        if sku_ids:
+            parts.append(
+                _part(
+                    LineSku.objects.filter(sku_id__in=sku_ids).values_list("line_id", flat=True),
+                    "pk",
+                    Q(Exists(LineSku.objects.filter(line_id=OuterRef("pk"), sku_id__in=sku_ids))),
+                )
+            )
+        line_q |= Q(unmapped=True, product_name__icontains=q)
+    parts.append(
+        _part(
+            Order.objects.filter(order_q).values_list("pk", flat=True),
+            "order_id",
+            Q(Exists(Order.objects.filter(order_q, pk=OuterRef("order_id")))),
+        )
     )
+    parts.append(
+        _part(
+            OrderLine.objects.filter(line_q).values_list("pk", flat=True),
+            "pk",
+            line_q,
+        )
+    )
+    combined, sparse = Q(), True
+    for part, is_sparse in parts:
+        if part:
+            combined |= part
+            sparse &= is_sparse
+    if not combined:
+        return LineSearch(Q(pk__in=[]), "ids")
+    return LineSearch(combined, "ids" if sparse else "dense")
+
+
+def line_search_q(text: str) -> Q:
+    return line_search(text).q
+
+
+def prepare_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
+    """The filters with the search box resolved once (the list, its counts and its Excel all
+    use the same resolution)."""
+    out = dict(filters)
+    text = (out.get("q") or "").strip()
+    if text and "search" not in out:
+        out["search"] = line_search(text)
+    return out
 
 
 def order_line_list(*, filters: Mapping[str, Any]) -> QuerySet[OrderLine]:
     """Lines (상품주문) with their order and account, filtered; annotated with `sort_at`.
 
     filters: account (ChannelAccount or id), status, flag (one of FLAGS), date_field
-    ("ordered" or "paid"), date_from, date_to, q (search box)."""
+    ("ordered" or "paid"), date_from, date_to, q (search box; see prepare_filters)."""
     qs: QuerySet[OrderLine] = OrderLine.objects.select_related("order", "account").annotate(sort_at=SORT_AT)
     qs = _apply_base_filters(qs, filters)
     status = filters.get("status")
@@ -109,6 +179,14 @@ def order_line_list(*, filters: Mapping[str, Any]) -> QuerySet[OrderLine]:
     if flag in FLAGS:
         qs = qs.filter(**{flag: True})
     return qs
+
+
+def _search_of(filters: Mapping[str, Any]) -> LineSearch | None:
+    search = filters.get("search")
+    if isinstance(search, LineSearch):
+        return search
+    text = (filters.get("q") or "").strip()
+    return line_search(text) if text else None
 
 
 def _apply_base_filters(qs: QuerySet[OrderLine], filters: Mapping[str, Any]) -> QuerySet[OrderLine]:
@@ -127,10 +205,27 @@ def _apply_base_filters(qs: QuerySet[OrderLine], filters: Mapping[str, Any]) -> 
                 qs = qs.filter(**{"sort_at__gte": _day_start(date_from)})
             if date_to:
                 qs = qs.filter(**{"sort_at__lt": _day_start(date_to + dt.timedelta(days=1))})
-    text = (filters.get("q") or "").strip()
-    if text:
-        qs = qs.filter(line_search_q(text))
+    search = _search_of(filters)
+    if search is not None:
+        qs = qs.filter(search.q)
     return qs
+
+
+def line_page(
+    *, queryset: QuerySet[OrderLine], order: tuple[str, ...], after: str | None, before: str | None
+) -> KeysetPage[OrderLine]:
+    """One keyset page. The cursor's first value also bounds the sort key as a plain range
+    (sort_at <= v when paging down a newest-first list), which the planner turns into an index
+    condition: without it, a page 900,000 lines deep scans the 900,000 lines before it."""
+    cursor = after or before
+    values = decode_cursor(cursor) if cursor else None
+    if values is not None and len(values) == len(order):
+        first = order[0].lstrip("-")
+        descending = order[0].startswith("-")
+        going_down = bool(after)
+        lookup = "lte" if descending == going_down else "gte"
+        queryset = queryset.filter(**{f"{first}__{lookup}": values[0]})
+    return keyset_page(queryset, order=order, after=after, before=before)
 
 
 def line_sort(filters: Mapping[str, Any]) -> tuple[str, ...]:
@@ -152,14 +247,27 @@ def with_line_skus(lines: list[OrderLine]) -> list[OrderLine]:
 # --- Tab counts ---------------------------------------------------------------------------------
 
 
+# Tab counts stop at this many: "10,000+" is as useful as the exact figure for a tab, and
+# counting is then bounded by the cap, not by the million lines behind it.
+COUNT_CAP = 10_000
+DENSE_SEARCH_COUNT_CAP = 1_000
+
+
 @dataclass(frozen=True)
 class TabCounts:
+    """Lines per state and per flag; a count equal to `cap` means "cap or more"."""
+
     total: int
     by_status: dict[str, int] = field(default_factory=dict)
     by_flag: dict[str, int] = field(default_factory=dict)
+    cap: int = COUNT_CAP
+    per_tab: bool = True  # False: only the total was counted (a search matching very many lines)
 
     def status(self, value: str) -> int:
         return self.by_status.get(value, 0)
+
+    def is_capped(self, count: int) -> bool:
+        return count >= self.cap
 
 
 def _counts_key(filters: Mapping[str, Any]) -> str:
@@ -184,32 +292,92 @@ def counts_invalidate() -> None:
         cache.set(_COUNTS_VERSION_KEY, 1, None)
 
 
-def line_tab_counts(*, filters: Mapping[str, Any]) -> TabCounts:
-    """Lines per state and per flag under the filters other than state and flag (the tabs).
+def _grouped_counts(base: QuerySet[OrderLine]) -> tuple[dict[str, int], dict[str, int]]:
+    """One pass over a small (or unavoidably scanned) set: per state, and per flag."""
+    by_status: dict[str, int] = {}
+    by_flag = dict.fromkeys(FLAGS, 0)
+    rows = (
+        base.order_by()
+        .values("status")
+        .annotate(n=Count("pk"), **{f"f_{flag}": Count("pk", filter=Q(**{flag: True})) for flag in FLAGS})
+    )
+    for row in rows:
+        values: dict[str, Any] = dict(row)
+        by_status[values["status"]] = values["n"]
+        for flag in FLAGS:
+            by_flag[flag] += values[f"f_{flag}"]
+    return by_status, by_flag
 
-    One GROUP BY over the (status, ...) index plus one partial-index count per flag; cached
-    for COUNTS_TTL seconds per filter set."""
+
+def _capped_counts(base: QuerySet[OrderLine], cap: int) -> tuple[int, dict[str, int], dict[str, int]]:
+    """Every count at once, each stopping at `cap`: one statement of UNION ALL'ed
+    SELECT COUNT(*) FROM (... LIMIT cap), each an index range (state, account, flag)."""
+    parts: list[tuple[str, QuerySet[OrderLine]]] = [("all", base)]
+    parts += [(f"s:{value}", base.filter(status=value)) for value in LineStatus.values]
+    parts += [(f"f:{flag}", base.filter(**{flag: True})) for flag in FLAGS]
+    sql_parts: list[str] = []
+    params: list[Any] = []
+    keys: list[str] = []
+    for key, queryset in parts:
+        try:
+            sql, part_params = queryset.order_by().values("pk")[:cap].query.sql_with_params()
+        except EmptyResultSet:
+            continue
+        sql_parts.append(f"SELECT {len(keys)}, COUNT(*) FROM ({sql}) AS part{len(keys)}")  # noqa: S608 - built from querysets
+        params += list(part_params)
+        keys.append(key)
+    results = dict.fromkeys(keys, 0)
+    if sql_parts:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(sql_parts), params)
+            for index, count in cursor.fetchall():
+                results[keys[index]] = count
+    by_status = {k[2:]: n for k, n in results.items() if k.startswith("s:") and n}
+    by_flag = {flag: results.get(f"f:{flag}", 0) for flag in FLAGS}
+    return results.get("all", 0), by_status, by_flag
+
+
+def line_tab_counts(*, filters: Mapping[str, Any]) -> TabCounts:
+    """Lines per state and per flag under the filters other than state and flag (the tabs),
+    cached for COUNTS_TTL seconds per filter set.
+
+    Without a search every count stops at COUNT_CAP (one statement, each part an index range);
+    a search resolved to short id lists is counted exactly in one GROUP BY."""
     key = _counts_key(filters)
     cached = cache.get(key)
     if cached is not None:
         return TabCounts(**cached)
     annotated: QuerySet[OrderLine] = OrderLine.objects.annotate(sort_at=SORT_AT)
     base = _apply_base_filters(annotated, filters)
-    by_status = {row["status"]: row["n"] for row in base.order_by().values("status").annotate(n=Count("pk"))}
-    by_flag = {flag: base.filter(**{flag: True}).count() for flag in FLAGS}
-    counts = TabCounts(total=sum(by_status.values()), by_status=by_status, by_flag=by_flag)
-    cache.set(key, {"total": counts.total, "by_status": by_status, "by_flag": by_flag}, COUNTS_TTL)
+    search = _search_of(filters)
+    per_tab = True
+    if search is None:
+        total, by_status, by_flag = _capped_counts(base, COUNT_CAP)
+        cap = COUNT_CAP
+    elif search.kind == "ids":
+        by_status, by_flag = _grouped_counts(base)
+        total = sum(by_status.values())
+        cap = max(COUNT_CAP, total + 1)
+    else:
+        # A search matching very many lines (a common product word, a one-letter name) is
+        # spread through every state's range: counting each tab would probe most of the table.
+        # Only the total is counted, to a lower cap; the tabs still filter.
+        cap, per_tab, by_status, by_flag = DENSE_SEARCH_COUNT_CAP, False, {}, {}
+        total = base.order_by().values("pk")[:cap].count()
+    counts = TabCounts(total=total, by_status=by_status, by_flag=by_flag, cap=cap, per_tab=per_tab)
+    cache.set(key, counts.__dict__, COUNTS_TTL)
     return counts
 
 
 def line_count(*, filters: Mapping[str, Any], counts: TabCounts | None = None) -> int:
-    """How many lines the filters select (what "select all matching" acts on)."""
+    """How many lines the filters select (what "select all matching" acts on), capped like
+    the tabs: counts.is_capped(n) means "n or more"."""
     counts = counts or line_tab_counts(filters=filters)
     status, flag = filters.get("status"), filters.get("flag")
     if flag not in FLAGS:
         flag = None
-    if status and flag:
-        return order_line_list(filters=filters).count()
+    if ((status or flag) and not counts.per_tab) or (status and flag):
+        return order_line_list(filters=filters).order_by().values("pk")[: counts.cap].count()
     if status:
         return counts.status(status)
     if flag:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from oms.excel import xlsx_response
 from oms.http import AuthedHttpRequest
-from oms.listing import page_from_request, querystring_without, selected_queryset
+from oms.listing import querystring_without, selected_queryset
 from orders.forms import (
     BulkActionForm,
     LineCancelForm,
@@ -35,6 +35,7 @@ from orders.selectors import (
     FLAGS,
     counts_invalidate,
     line_count,
+    line_page,
     line_sort,
     line_stock_map,
     line_tab_counts,
@@ -42,6 +43,7 @@ from orders.selectors import (
     order_line_list,
     order_status_summary,
     order_timeline,
+    prepare_filters,
     sku_search,
     with_line_skus,
 )
@@ -123,17 +125,23 @@ def _tabs(request: AuthedHttpRequest, filters: dict[str, Any], counts: Any) -> l
             "label": _("All"),
             "url": url(),
             "count": counts.total,
+            "capped": counts.is_capped(counts.total),
             "active": not status and not flag,
         }
     ]
-    shown = [s for s in LineStatus if s in MAIN_TABS or counts.status(s.value) or s.value == status]
+    shown = [
+        s
+        for s in LineStatus
+        if s in MAIN_TABS or counts.status(s.value) or s.value == status or not counts.per_tab
+    ]
     for state in shown:
         tabs.append(
             {
                 "key": state.value,
                 "label": state.label,
                 "url": url(status=state.value),
-                "count": counts.status(state.value),
+                "count": counts.status(state.value) if counts.per_tab else None,
+                "capped": counts.is_capped(counts.status(state.value)),
                 "active": status == state.value and not flag,
                 "state": state.value,
             }
@@ -144,7 +152,8 @@ def _tabs(request: AuthedHttpRequest, filters: dict[str, Any], counts: Any) -> l
                 "key": name,
                 "label": FLAG_LABELS[name],
                 "url": url(flag=name),
-                "count": counts.by_flag.get(name, 0),
+                "count": counts.by_flag.get(name, 0) if counts.per_tab else None,
+                "capped": counts.is_capped(counts.by_flag.get(name, 0)),
                 "active": flag == name and not status,
                 "flag": name,
             }
@@ -227,20 +236,24 @@ def _xlsx_filename() -> str:
 @permission_required("orders.view_order", raise_exception=True)
 def order_list_view(request: AuthedHttpRequest) -> HttpResponseBase:
     filter_form = LineFilterForm(request.GET or None)
-    filters = filters_from(filter_form)
+    filters = prepare_filters(filters_from(filter_form))
     queryset = order_line_list(filters=filters)
     order = line_sort(filters)
     if request.GET.get("format") == "xlsx":
         return _xlsx(queryset.order_by(*order), _xlsx_filename())
-    page = page_from_request(request, queryset, order=order)
+    page = line_page(
+        queryset=queryset, order=order, after=request.GET.get("after"), before=request.GET.get("before")
+    )
     with_line_skus(page.items)
     counts = line_tab_counts(filters=filters)
+    total = line_count(filters=filters, counts=counts)
     context: dict[str, Any] = {
         "filter_form": filter_form,
         "filters": filters,
         "page": page,
         "tabs": _tabs(request, filters, counts),
-        "total": line_count(filters=filters, counts=counts),
+        "total": total,
+        "total_capped": counts.is_capped(total),
         "filter_query": querystring_without(request.GET, "after", "before", "format"),
         "bulk_result": request.session.pop(BULK_RESULT_KEY, None),
         "bulk_max": BULK_MAX,

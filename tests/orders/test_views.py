@@ -90,7 +90,9 @@ def test_address_changed_lines_have_their_own_tab(desk: Desk, manager_user: User
         ("김하늘", {"L-KIM-1"}),  # recipient name
         ("박구", {"L-PARK-1"}),  # name prefix
         ("cap-bk", {"L-PARK-1"}),  # SKU code, any case
-        ("에코백", set()),  # the option text is not searched; product names are (below)
+        ("볼캡", {"L-PARK-1"}),  # the catalog product name of the line's SKU
+        ("니트", {"L-KIM-1", "L-LEE-1", "L-CHOI-1", "L-LEE-2"}),  # ... and an unmapped line's own name
+        ("에코백", set()),  # an unmapped line's option text is not searched
         ("0000", {"L-CHOI-1"}),
         ("9999", set()),  # the middle of a phone is not its last 4 digits
     ],
@@ -284,3 +286,28 @@ def test_excel_of_the_selected_lines(desk: Desk, staff_user: User) -> None:
     rows = list(sheet_of(response).iter_rows(values_only=True))
     assert len(rows) == 3
     assert {r[1] for r in rows[1:]} == {"L-PARK-1", "L-CHOI-1"}
+
+
+def test_a_search_matching_very_many_lines_still_filters_but_counts_only_the_total(
+    desk: Desk, manager_user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("orders.selectors.SEARCH_ID_CAP", 1)
+    response = _get(manager_user, q="니트")
+    assert _lines_shown(response) == {"L-KIM-1", "L-LEE-1", "L-CHOI-1", "L-LEE-2"}
+    tabs = {t["key"]: t["count"] for t in response.context["tabs"]}
+    assert tabs["all"] == 4 and tabs["new"] is None
+    assert response.context["total"] == 4
+    held = _get(manager_user, q="니트", status="new")
+    assert held.context["total"] == 4 and len(held.context["page"].items) == 4
+
+
+def test_big_counts_stop_at_the_cap_and_say_so(desk: Desk, manager_user: User, monkeypatch) -> None:
+    monkeypatch.setattr("orders.selectors.COUNT_CAP", 3)
+    response = _get(manager_user)
+    tabs = {t["key"]: (t["count"], t["capped"]) for t in response.context["tabs"]}
+    assert tabs["all"] == (3, True) and tabs["new"] == (3, True) and tabs["unmapped"] == (1, False)
+    assert response.context["total_capped"]
+    body = response.content.decode()
+    assert '<span class="n">3+</span>' in body and 'data-total="3+"' in body
+    # Still every line on the page: the cap only bounds the counting.
+    assert len(response.context["page"].items) == 5
