@@ -202,4 +202,6 @@ def test_low_stock_pages_follow_available_then_code_without_gaps(manager_user, w
     assert before
 
     assert list(states(first)) + list(states(second)) == [code for _q, code in sorted(expected)]
-    assert list(states(client.get(LOW_URL, {"before": before.group(1)}).content.decode())) == list(states(first))
+    assert list(states(client.get(LOW_URL, {"before": before.group(1)}).content.decode())) == list(
+        states(first)
+    )
