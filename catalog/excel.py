@@ -67,6 +67,10 @@ def guide_lines() -> list[tuple[str, str]]:
         ),
         (_("Columns"), _("Headers may be in any order; columns with other headers are ignored.")),
         (
+            _("Sample rows"),
+            _("The template's sample rows are imported like any other: replace or delete them."),
+        ),
+        (
             _("Upload"),
             _(
                 "Nothing is saved until you check the preview and press Apply; a sheet with errors "

@@ -69,6 +69,10 @@ def guide_lines() -> list[tuple[str, str]]:
         ),
         ("사유", _("Optional. Recorded in the stock ledger; 'Excel upload' when blank.")),
         (
+            _("Sample rows"),
+            _("The template's sample rows are imported like any other: replace or delete them."),
+        ),
+        (
             _("Upload"),
             _(
                 "Nothing is saved until you check the preview and press Apply; a sheet with errors "

@@ -59,6 +59,10 @@ def xlsx(rows: Sequence[Sequence[Any]], headers: Sequence[str] = HEADERS, sheet:
     return buf.getvalue()
 
 
+def body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
 def upload(data: bytes, name: str = "products.xlsx") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data)
 
@@ -246,7 +250,7 @@ def test_codes_stored_as_numbers_come_back_without_a_trailing_zero(manager_user:
 def test_the_template_uploads_as_is_and_creates_its_sample(manager_user: User) -> None:
     client = client_for(manager_user)
     response = client.get(reverse("catalog:product_import_template"))
-    data = b"".join(response.streaming_content)
+    data = body(response)
     book = load_workbook(io.BytesIO(data))
     assert [c.value for c in book.worksheets[0][1]][:11] == HEADERS
     assert len(book.worksheets) == 2  # the data sheet and the guide
@@ -263,7 +267,7 @@ def test_download_edit_upload_round_trips_and_a_second_upload_changes_nothing(ma
     SkuFactory.create(product=product, code="007", barcode="00123", option_label="+1 증정", extra_price=-500)
     SkuFactory.create(code="P-2-S")
     client = client_for(manager_user)
-    data = b"".join(client.get(reverse("catalog:product_import_export")).streaming_content)
+    data = body(client.get(reverse("catalog:product_import_export")))
 
     session = preview(manager_user, data)
     assert session.counts["unchanged"] == 2 and session.counts["update"] == 0, import_session_plan(session)
@@ -281,7 +285,7 @@ def test_download_edit_upload_round_trips_and_a_second_upload_changes_nothing(ma
 def test_bad_rows_name_row_column_and_reason_and_nothing_is_written(manager_user: User) -> None:
     existing = ProductFactory.create(code="OLD", sale_price=1000)
     SkuFactory.create(product=existing, code="OLD-1")
-    rows = [
+    rows: list[list[Any]] = [
         KNIT,  # row 2: good
         [
             "KNIT-1",
@@ -326,7 +330,7 @@ def test_the_bad_rows_download_has_row_reason_and_the_row_as_read(manager_user: 
         manager_user, xlsx([KNIT, ["KNIT-9", "니트", None, None, None, "K9", None, "abc", None, None, None]])
     )
     response = client_for(manager_user).get(reverse("catalog:product_import_errors", args=[session.pk]))
-    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    sheet = load_workbook(io.BytesIO(body(response))).active
     assert sheet is not None
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[0][:4] == ["Row", "Column", "Reason", "상품코드"] or values[0][3] == "상품코드"
@@ -449,7 +453,7 @@ def test_twenty_thousand_rows_import_in_seconds(
     manager_user: User, capsys: pytest.CaptureFixture[str], settings: Any
 ) -> None:
     settings.OMS_IMPORT_JOB_ROWS = 100_000  # measure the import itself, here in the test
-    rows = [
+    rows: list[list[Any]] = [
         [
             f"P{i // 4:05d}",
             f"상품 {i // 4}",

@@ -49,6 +49,10 @@ def xlsx(rows: Sequence[Sequence[Any]], headers: Sequence[str] = HEADERS) -> byt
     return buf.getvalue()
 
 
+def body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
 def preview(user: User, data: bytes) -> ImportSession:
     session, _t = import_session_create(
         owner=user, kind="stock", upload=SimpleUploadedFile("stock.xlsx", data)
@@ -130,7 +134,7 @@ def test_bad_rows_name_row_column_reason_and_nothing_is_written(manager_user: Us
     LocationFactory.create(code="D2", name="중복")
     stock_receive(sku=a, location=wh, quantity=5)
     stock_reserve(reference="orderline:1", lines=[(a.pk, 4)])
-    rows = [
+    rows: list[list[Any]] = [
         ["A", "WH01", 6, "설정"],  # 2: fine
         ["NOPE", "WH01", 1, "증감"],  # 3: unknown SKU
         [bundle.code, "WH01", 1, "증감"],  # 4: bundle
@@ -238,20 +242,18 @@ def test_uploading_the_count_sheet_back_changes_nothing(
     stock_receive(sku=a, location=wh, quantity=4)
     stock_receive(sku=b, location=store, quantity=9)
     response = client_for(manager_user).get(reverse("inventory:stock_import_export"))
-    data = b"".join(response.streaming_content)
+    data = body(response)
     session = preview(manager_user, data)
     assert session.counts["unchanged"] == 2 and session.counts["update"] == 0
     one = client_for(manager_user).get(reverse("inventory:stock_import_export"), {"location": store.pk})
-    sheet = load_workbook(io.BytesIO(b"".join(one.streaming_content))).worksheets[0]
+    sheet = load_workbook(io.BytesIO(body(one))).worksheets[0]
     assert [[c.value for c in r] for r in sheet.iter_rows(min_row=2)] == [["B", "ST01", 9, "설정", None]]
 
 
 def test_the_template_uses_the_sellers_locations(manager_user: User, wh: Location) -> None:
     SkuFactory.create(code="KNIT-001-BK-S")
     SkuFactory.create(code="KNIT-001-BK-M")
-    data = b"".join(
-        client_for(manager_user).get(reverse("inventory:stock_import_template")).streaming_content
-    )
+    data = body(client_for(manager_user).get(reverse("inventory:stock_import_template")))
     session = preview(manager_user, data)
     assert session.status == ImportSession.Status.READY, import_session_plan(session)
 

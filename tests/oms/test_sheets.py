@@ -101,7 +101,7 @@ def test_the_header_row_is_found_below_a_title_and_rows_keep_their_sheet_numbers
 
 
 def test_a_given_header_row_is_used_as_is() -> None:
-    rows = [["상품주문번호", "수량"], ["주문번호", "수량"], ["B-1", 5]]
+    rows: list[list[Any]] = [["상품주문번호", "수량"], ["주문번호", "수량"], ["B-1", 5]]
     table = read_table(xlsx(rows), columns=COLUMNS, header_row=2)
     assert [r["order_no"] for r in table.rows()] == ["B-1"]
     with pytest.raises(HeaderNotFound, match="Row 3"):
@@ -260,9 +260,10 @@ def test_a_password_protected_file_needs_the_right_password() -> None:
 
 def test_the_upload_form_refuses_a_file_over_the_limit(settings: Any) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils.datastructures import MultiValueDict
 
     settings.OMS_UPLOAD_MAX_BYTES = 10
-    form = SheetUploadForm(data={}, files={"file": SimpleUploadedFile("a.xlsx", b"x" * 11)})
+    form = SheetUploadForm(data={}, files=MultiValueDict({"file": [SimpleUploadedFile("a.xlsx", b"x" * 11)]}))
     assert not form.is_valid()
     assert "MB" in form.errors["file"][0]
 
