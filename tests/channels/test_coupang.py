@@ -30,8 +30,11 @@ from channels.adapters.coupang import (
     CoupangAdapter,
     CoupangSkippedItems,
 )
-from channels.models import Marketplace
+from channels.http import RetryPolicy
+from channels.http import adapter_for as channel_adapter_for
+from channels.models import CallLog, Marketplace
 from channels.registry import adapter_class
+from channels.services_accounts import channel_account_create
 from channels.types import (
     AccountConfig,
     ChannelOrder,
@@ -511,6 +514,36 @@ def test_an_order_imported_by_excel_and_then_collected_by_api_is_not_duplicated(
     assert OrderLine.objects.filter(order__account=account).count() == parsed.line_count
 
 
+@pytest.mark.django_db
+def test_signatures_survive_the_services_session_with_its_retries_and_redacted_call_log(
+    coupang: FakeCoupang,
+) -> None:
+    account = channel_account_create(
+        actor=None,
+        marketplace=Marketplace.COUPANG,
+        name="쿠팡 본점",
+        base_url=coupang.base_url,
+        credentials=coupang.credentials,
+    )
+    box = coupang.add_order()
+    coupang.fail_next(FakeCoupang.rate_limited(retry_after=0.2), path=SHEETS)
+    coupang.fail_next(FakeCoupang.server_error(502), path=SHEETS)
+    adapter = channel_adapter_for(
+        account, policy=RetryPolicy(max_tries=3, backoff_base=0.01, backoff_cap=0.05)
+    )
+    assert isinstance(adapter, CoupangAdapter)
+
+    (order,) = collect(adapter)
+
+    assert order.external_order_id == box.order_id
+    assert coupang.auth_refusals == []
+    assert coupang.calls(SHEETS) == 5 + 2  # the 429 and the 502 were sent again, signed as before
+    logged = " ".join(c.request_excerpt + c.response_excerpt + c.path for c in CallLog.objects.all())
+    assert CallLog.objects.filter(account=account).count() == 7
+    assert coupang.secret_key not in logged
+    assert not re.search(r"[0-9a-f]{64}", logged)
+
+
 # --- transport failures ---------------------------------------------------------------------------
 
 
@@ -622,6 +655,29 @@ def test_acknowledgement_in_batches_of_50_boxes_with_partial_results(coupang: Fa
     assert adapter_for(coupang).confirm_orders(refs[:1]) == [
         ItemResult(key=refs[0].external_line_id, ok=True)
     ]
+
+
+def test_box_answers_missing_from_the_response_list(coupang: FakeCoupang) -> None:
+    refs = [OrderRef("1", "101-7"), OrderRef("2", "102-7")]
+    coupang.fail_next(Response(200, {"code": 200, "data": {"responseCode": 0, "responseList": []}}), path=ACK)
+    assert [r.ok for r in adapter_for(coupang).confirm_orders(refs)] == [True, True]
+
+    listed_one = {
+        "code": 200,
+        "data": {
+            "responseCode": 1,
+            "responseList": [
+                {"shipmentBoxId": 101, "succeed": True, "resultCode": "OK", "retryRequired": False}
+            ],
+        },
+    }
+    coupang.fail_next(Response(200, listed_one), path=ACK)
+    first, second = adapter_for(coupang).confirm_orders(refs)
+    assert first.ok
+    assert (second.ok, second.code, second.retryable) == (False, "NO_ANSWER", True)
+
+    coupang.fail_next(Response(200, {"code": 200, "data": {"responseCode": 99}}), path=ACK)
+    assert [r.code for r in adapter_for(coupang).confirm_orders(refs)] == ["NO_ANSWER", "NO_ANSWER"]
 
 
 def test_a_refused_batch_is_a_request_error_with_coupangs_reason(coupang: FakeCoupang) -> None:

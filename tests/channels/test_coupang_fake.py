@@ -33,12 +33,12 @@ def call(
     *,
     body: Any = None,
     secret: str | None = None,
-    signed_at: datetime | None = None,
+    signed_offset: timedelta = timedelta(0),
     vendor_header: str | None = None,
     query_sent: str | None = None,
 ) -> requests.Response:
     query = urlencode(params or {})
-    date = (signed_at or datetime.now(UTC)).astimezone(UTC).strftime("%y%m%dT%H%M%SZ")
+    date = (datetime.now(UTC) + signed_offset).strftime("%y%m%dT%H%M%SZ")
     message = f"{date}{method}{path}{query}"
     sig = hmac.new((secret or coupang.secret_key).encode(), message.encode(), hashlib.sha256).hexdigest()
     headers = {
@@ -74,8 +74,8 @@ def test_a_correctly_signed_call_is_answered(coupang: FakeCoupang) -> None:
     ("kwargs", "reason"),
     [
         ({"secret": "wrong"}, "signature is not matched"),
-        ({"signed_at": datetime.now(UTC) - timedelta(minutes=6)}, "expired"),
-        ({"signed_at": datetime.now(UTC) + timedelta(minutes=6)}, "expired"),
+        ({"signed_offset": timedelta(minutes=-6)}, "expired"),
+        ({"signed_offset": timedelta(minutes=6)}, "expired"),
         ({"vendor_header": "A00099999"}, "X-Requested-By"),
         ({"query_sent": "status=INSTRUCT"}, "signature is not matched"),
     ],
