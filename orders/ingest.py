@@ -382,6 +382,19 @@ def _ingest_chunk(
             else:
                 result.lines_unchanged += 1
 
+    # Existing lines first: every writer locks order lines before stock (매칭, 재할당 and
+    # cancel do the same), so the two never wait on each other in opposite orders.
+    if state_moves:
+        locked = {
+            ln.pk: ln
+            for ln in OrderLine.objects.filter(pk__in=[ln.pk for ln, _t in state_moves])
+            .order_by("pk")
+            .select_for_update()
+        }
+        for line, target in state_moves:
+            if order_line_apply_channel_state(line=locked[line.pk], target=target, actor=actor):
+                result.lines_updated += 1
+
     if new_lines:
         lines = [line for _i, line in new_lines]
         OrderLine.objects.bulk_create(lines)
@@ -404,17 +417,6 @@ def _ingest_chunk(
         reservable = [ln for ln in lines if not ln.unmapped and ln.status in RESERVING_STATES]
         reserved, short = reserve_lines(reservable, actor=actor)
         result.reserved, result.backorder = len(reserved), len(short)
-
-    if state_moves:
-        locked = {
-            ln.pk: ln
-            for ln in OrderLine.objects.filter(pk__in=[ln.pk for ln, _t in state_moves])
-            .order_by("pk")
-            .select_for_update()
-        }
-        for line, target in state_moves:
-            if order_line_apply_channel_state(line=locked[line.pk], target=target, actor=actor):
-                result.lines_updated += 1
 
     OrderEvent.objects.bulk_create(events)
     return result
