@@ -4,7 +4,7 @@ forms (입고 / 조정 / 이동 / 실사) and locations. Views are thin: a form,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -183,7 +183,7 @@ def _stock_list(
     request: AuthedHttpRequest,
     *,
     filter_form: StockFilterForm,
-    queryset_for: Any,
+    queryset_for: Callable[..., QuerySet[Sku]],
     order: tuple[str, ...],
     template: str,
     xlsx_name: str,
