@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -178,6 +178,36 @@ def _audit_many(
             batch = []
     if batch:
         AuditLog.objects.bulk_create(batch)
+
+
+def _bulk_set(model: type[models.Model], field_name: str, rows: Sequence[tuple[int, Any]]) -> None:
+    """Set one column (and updated_at) on many rows: [(pk, value), ...].
+
+    Django's bulk_update builds a CASE WHEN per row and spends seconds compiling it at ten
+    thousand rows; one UPDATE ... FROM (VALUES ...) per thousand rows is the same write in
+    milliseconds. PostgreSQL and SQLite (3.33+) both take it; identifiers come from the model,
+    values are parameters."""
+    if not rows:
+        return
+    meta = model._meta
+
+    def column_of(name: str) -> str:
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field) and field.column
+        return connection.ops.quote_name(field.column)
+
+    table = connection.ops.quote_name(meta.db_table)
+    column, updated, pk = column_of(field_name), column_of("updated_at"), column_of("id")
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BULK_BATCH):
+            batch = rows[start : start + BULK_BATCH]
+            values = ", ".join(["(%s, %s)"] * len(batch))
+            sql = (
+                f"UPDATE {table} SET {column} = v.column2, {updated} = %s "  # noqa: S608 - identifiers from the model
+                f"FROM (VALUES {values}) AS v WHERE {table}.{pk} = v.column1"
+            )
+            cursor.execute(sql, [now, *(value for pair in batch for value in pair)])
 
 
 # --- Option matrix and generated SKU codes -------------------------------------------------------------
@@ -634,10 +664,8 @@ def _sync_product_status(*, actor: User | None, product_ids: Iterable[int]) -> i
         summary = _summary_status(statuses[product.pk])
         if product.status != summary:
             changed.append((product, product.status, summary))
-            product.status = summary
-            product.updated_at = timezone.now()
     if changed:
-        Product.objects.bulk_update([p for p, _old, _new in changed], ["status", "updated_at"])
+        _bulk_set(Product, "status", [(p.pk, new) for p, _old, new in changed])
         _audit_many(
             actor=actor,
             action="product.status",
@@ -965,7 +993,8 @@ def sku_bulk_price(*, actor: User | None, skus: QuerySet[Sku], mode: str, amount
     if mode not in PriceMode.values:
         raise CatalogError(_("Choose how to change the price."))
     rows, bases = _price_rows(skus, mode=mode, amount=amount, lock=True)
-    changed: list[Sku] = []
+    changed: list[int] = []
+    extras: list[tuple[int, int]] = []
     audit: list[tuple[int, str, dict]] = []
     refused: list[ChangeLine] = []
     unchanged = 0
@@ -977,7 +1006,10 @@ def sku_bulk_price(*, actor: User | None, skus: QuerySet[Sku], mode: str, amount
         if line.old == line.new and row.old_extra == row.new_extra:
             unchanged += 1
             continue
-        changed.append(Sku(pk=line.pk, extra_price=row.new_extra))
+        changed.append(line.pk)
+        if row.new_extra != row.old_extra:
+            # When the base price moved, many options keep their extra price: no write.
+            extras.append((line.pk, row.new_extra))
         audit.append(
             (
                 line.pk,
@@ -991,17 +1023,10 @@ def sku_bulk_price(*, actor: User | None, skus: QuerySet[Sku], mode: str, amount
             _("Nothing was changed: %(count)d SKUs would get a price below 0 or above the limit: %(skus)s")
             % {"count": len(refused), "skus": shown}
         )
-    now = timezone.now()
-    for sku in changed:
-        sku.updated_at = now
-    Sku.objects.bulk_update(changed, ["extra_price", "updated_at"], batch_size=BULK_BATCH)
+    _bulk_set(Sku, "extra_price", extras)
     base_changed = [(pk, code, old, new) for pk, (code, old, new) in bases.items() if old != new]
     if base_changed:
-        Product.objects.bulk_update(
-            [Product(pk=pk, sale_price=new, updated_at=now) for pk, _c, _o, new in base_changed],
-            ["sale_price", "updated_at"],
-            batch_size=BULK_BATCH,
-        )
+        _bulk_set(Product, "sale_price", [(pk, new) for pk, _c, _o, new in base_changed])
         _audit_many(
             actor=actor,
             action="product.bulk_price",
@@ -1009,7 +1034,7 @@ def sku_bulk_price(*, actor: User | None, skus: QuerySet[Sku], mode: str, amount
             entries=((pk, code, {"sale_price": [old, new]}) for pk, code, old, new in base_changed),
         )
     _audit_many(actor=actor, action="sku.bulk_price", model=Sku, entries=audit)
-    sku_mark_changed(s.pk for s in changed)
+    sku_mark_changed(changed)
     return BulkResult(changed=len(changed), unchanged=unchanged, products_changed=len(base_changed))
 
 
@@ -1052,12 +1077,7 @@ def product_bulk_rename(*, actor: User | None, skus: QuerySet[Sku], mode: str, t
             % {"count": len(refused), "products": shown}
         )
     changed = [line for line in lines if line.old != line.new]
-    now = timezone.now()
-    Product.objects.bulk_update(
-        [Product(pk=line.pk, name=line.new, updated_at=now) for line in changed],
-        ["name", "updated_at"],
-        batch_size=BULK_BATCH,
-    )
+    _bulk_set(Product, "name", [(line.pk, line.new) for line in changed])
     _audit_many(
         actor=actor,
         action="product.bulk_rename",

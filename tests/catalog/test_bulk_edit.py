@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from catalog.models import Product, Sku, SkuChange
 from catalog.services import (
@@ -85,6 +86,7 @@ def _product_with_skus(code: str, sale_price: int, extras: list[int]) -> tuple[P
 
 def test_raising_a_whole_product_by_10_percent_moves_its_base_price(manager_user) -> None:
     product, skus = _product_with_skus("KN", 39000, [0, 0, 2000])
+    before = timezone.now()
 
     result = sku_bulk_price(
         actor=manager_user,
@@ -97,6 +99,7 @@ def test_raising_a_whole_product_by_10_percent_moves_its_base_price(manager_user
     assert product.sale_price == 42900
     assert [s.price for s in Sku.objects.filter(product=product).order_by("pk")] == [42900, 42900, 45100]
     assert [s.extra_price for s in Sku.objects.filter(product=product).order_by("pk")] == [0, 0, 2200]
+    assert product.updated_at >= before and Sku.objects.get(pk=skus[2].pk).updated_at >= before
     assert (result.changed, result.unchanged, result.products_changed) == (3, 0, 1)
     assert AuditLog.objects.get(action="product.bulk_price").changes == {"sale_price": [39000, 42900]}
     sku_audit = AuditLog.objects.filter(action="sku.bulk_price").order_by("pk")
