@@ -3,7 +3,7 @@ tests. It speaks the shapes in ../shared/channel-specs.md and checks what Coupan
 
 Starting it
     with FakeCoupang() as coupang:                  # or coupang = FakeCoupang().start(); .stop()
-        account = AccountConfig(..., base_url=coupang.base_url,
+        account = AccountConfig(..., base_url=coupang.api_url,   # == base_url, no prefix
                                 credentials=coupang.credentials)
     `credentials` is {"access_key", "secret_key", "vendor_id"} as the adapter's account form asks.
     FakeCoupang(access_key=..., secret_key=..., vendor_id="A00012345",
@@ -256,6 +256,11 @@ class FakeCoupang(FakeMarketplace):
             address = self._server.server_address[:2]
             threading.Timer(0.02, _poke, args=(address,)).start()
         super().stop()
+
+    @property
+    def api_url(self) -> str:
+        """The account's base URL (Coupang's API has no prefix: base_url itself)."""
+        return self.base_url
 
     @property
     def credentials(self) -> dict[str, str]:
