@@ -505,7 +505,7 @@ def _again_url(sku: Sku, action: str, data: dict[str, Any]) -> str:
     delivery is one quantity away."""
     location = data.get("location") or data.get("from_location")
     url = reverse(f"inventory:stock_{action}", args=[sku.pk])
-    return f"{url}?at={location.pk}#stock-action" if location is not None else url
+    return f"{url}?at={location.pk}" if location is not None else url
 
 
 def _receive(sku: Sku, data: dict[str, Any], actor: Any) -> str:
