@@ -189,8 +189,9 @@ def sku_stock_rows(skus: Iterable[Sku]) -> list[tuple[Sku, int, StockState]]:
 # --- The product page -----------------------------------------------------------------------------
 
 
-def product_list_for_detail() -> QuerySet[Product]:
-    return Product.objects.all()
+def product_code_taken(code: str) -> bool:
+    """Whether a product already uses this code, ignoring case."""
+    return Product.objects.filter(code__iexact=code.strip()).exists()
 
 
 def product_skus(*, product: Product) -> QuerySet[Sku]:

@@ -45,6 +45,7 @@ from catalog.selectors import (
     bundle_components,
     bundle_sellable,
     category_choices,
+    product_code_taken,
     product_history,
     product_skus,
     sku_list,
@@ -56,6 +57,7 @@ from catalog.selectors import (
 from catalog.services import (
     BulkPreview,
     CatalogError,
+    MatrixRow,
     NameMode,
     PriceMode,
     bundle_create,
@@ -468,26 +470,60 @@ def _axes_signature(axes: list[tuple[str, list[str]]], product_code: str) -> str
     return json.dumps([product_code, axes], ensure_ascii=False)
 
 
-def _posted_rows(request: AuthedHttpRequest) -> dict[tuple[str, ...], dict[str, str]]:
+def _posted_rows(data: QueryDict) -> dict[tuple[str, ...], dict[str, str]]:
     """What the user typed on the previewed rows, by option combination, so a new preview
     (options changed) keeps edited codes, prices and barcodes where the combination remains."""
     out: dict[tuple[str, ...], dict[str, str]] = {}
     try:
-        total = int(request.POST.get("sku-TOTAL_FORMS", "0"))
+        total = int(data.get("sku-TOTAL_FORMS", "0"))
     except ValueError:
         return out
     for i in range(min(total, 500)):
         try:
-            values = json.loads(request.POST.get(f"sku-{i}-values", ""))
+            values = json.loads(data.get(f"sku-{i}-values", ""))
         except ValueError:
             continue
         if isinstance(values, list):
             out[tuple(str(v) for v in values)] = {
-                "code": request.POST.get(f"sku-{i}-code", ""),
-                "extra_price": request.POST.get(f"sku-{i}-extra_price", "0"),
-                "barcode": request.POST.get(f"sku-{i}-barcode", ""),
+                "code": data.get(f"sku-{i}-code", ""),
+                "extra_price": data.get(f"sku-{i}-extra_price", "0"),
+                "barcode": data.get(f"sku-{i}-barcode", ""),
             }
     return out
+
+
+def _previous_product_code(data: QueryDict) -> str:
+    try:
+        previous = json.loads(data.get("signature", ""))
+    except ValueError:
+        return ""
+    return previous[0] if isinstance(previous, list) and previous and isinstance(previous[0], str) else ""
+
+
+def _preview_formset(data: QueryDict, matrix: list[MatrixRow], code: str) -> Any:
+    """The matrix as an editable formset, keeping what was typed on rows that remain. Codes
+    typed under a product code that has since changed move to the new one (KN-01-BK-S ->
+    KN-02-BK-S)."""
+    typed = _posted_rows(data)
+    previous = _previous_product_code(data)
+    initial = []
+    for row in matrix:
+        kept = typed.get(row.values, {})
+        kept_code = kept.get("code", "").strip()
+        if kept_code and previous and previous != code:
+            if kept_code == previous:
+                kept_code = code
+            elif kept_code.startswith(f"{previous}-"):
+                kept_code = code + kept_code[len(previous) :]
+        initial.append(
+            {
+                "values": json.dumps(list(row.values), ensure_ascii=False),
+                "code": kept_code or row.suggested_code,
+                "extra_price": kept.get("extra_price") or 0,
+                "barcode": kept.get("barcode", ""),
+            }
+        )
+    return SkuDraftFormSet(initial=initial, prefix="sku")
 
 
 @permission_required("catalog.add_product", raise_exception=True)
@@ -498,83 +534,75 @@ def product_create_view(request: AuthedHttpRequest) -> HttpResponse:
     product_form = ProductForm(request.POST or None, initial={"cost": 0})
     axes_form = OptionAxesForm(request.POST or None)
     formset = None
-    matrix: list[Any] = []
-    notice = ""
-    if request.method == "POST":
-        valid = product_form.is_valid() & axes_form.is_valid()
-        if valid:
-            axes = axes_form.cleaned_data["axes"]
-            axis_errors = option_matrix_errors(axes)
-            for index, message in axis_errors.items():
-                axes_form.add_error(f"option_{min(index, 2) + 1}_values", message)
-            valid = not axis_errors
-        if valid:
-            code = product_form.cleaned_data["code"]
-            signature = _axes_signature(axes, code)
-            option_names = [name for name, _values in axes]
-            if request.POST.get("action") == "save" and request.POST.get("signature") == signature:
-                formset = SkuDraftFormSet(request.POST, prefix="sku")
-                if formset.is_valid():
-                    try:
-                        product = product_create(
-                            actor=request.user,
-                            draft=product_form.draft(option_names=option_names),
-                            skus=sku_drafts(formset, option_names),
-                        )
-                    except CatalogError as exc:
-                        _add_errors(product_form, exc.fields)
-                        for index, row_errors in exc.rows.items():
-                            _add_errors(formset.forms[index], row_errors)
-                        notice = exc.message
-                    else:
-                        messages.success(
-                            request,
-                            ngettext(
-                                "Product %(code)s created with %(count)d SKU.",
-                                "Product %(code)s created with %(count)d SKUs.",
-                                product.skus.count(),
-                            )
-                            % {"code": product.code, "count": product.skus.count()},
-                        )
-                        url = reverse("catalog:product_detail", args=[product.pk])
-                        if request.htmx:
-                            return HttpResponseClientRedirect(url)
-                        return redirect(url)
-                matrix = option_matrix(product_code=code, axes=axes)
-            else:
-                if request.POST.get("action") == "save":
-                    notice = _("The options changed since the preview: check the SKUs below and save again.")
-                matrix = option_matrix(product_code=code, axes=axes)
-                typed = _posted_rows(request)
-                initial = []
-                for row in matrix:
-                    kept = typed.get(row.values, {})
-                    initial.append(
-                        {
-                            "values": json.dumps(list(row.values), ensure_ascii=False),
-                            "code": kept.get("code") or row.suggested_code,
-                            "extra_price": kept.get("extra_price") or 0,
-                            "barcode": kept.get("barcode", ""),
-                        }
+    matrix: list[MatrixRow] = []
+    notice = signature = ""
+    if request.method == "POST" and _valid_product_and_axes(product_form, axes_form):
+        code = product_form.cleaned_data["code"]
+        axes = axes_form.cleaned_data["axes"]
+        option_names = [name for name, _values in axes]
+        signature = _axes_signature(axes, code)
+        matrix = option_matrix(product_code=code, axes=axes)
+        saving = request.POST.get("action") == "save"
+        if saving and request.POST.get("signature") == signature:
+            formset = SkuDraftFormSet(request.POST, prefix="sku")
+            if formset.is_valid():
+                try:
+                    product = product_create(
+                        actor=request.user,
+                        draft=product_form.draft(option_names=option_names),
+                        skus=sku_drafts(formset, option_names),
                     )
-                formset = SkuDraftFormSet(initial=initial, prefix="sku")
-            context_signature = signature
+                except CatalogError as exc:
+                    _add_errors(product_form, exc.fields)
+                    for index, row_errors in exc.rows.items():
+                        _add_errors(formset.forms[index], row_errors)
+                    notice = exc.message
+                else:
+                    count = product.skus.count()
+                    messages.success(
+                        request,
+                        ngettext(
+                            "Product %(code)s created with %(count)d SKU.",
+                            "Product %(code)s created with %(count)d SKUs.",
+                            count,
+                        )
+                        % {"code": product.code, "count": count},
+                    )
+                    url = reverse("catalog:product_detail", args=[product.pk])
+                    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
         else:
-            context_signature = ""
-    else:
-        context_signature = ""
-    rows = list(zip(formset.forms, matrix, strict=False)) if formset is not None else []
+            if saving:
+                notice = _(
+                    "The product code or options changed since the preview: check the SKUs and save again."
+                )
+            formset = _preview_formset(request.POST, matrix, code)
     context = {
         "product_form": product_form,
         "axes_form": axes_form,
         "formset": formset,
-        "rows": rows,
-        "signature": context_signature,
+        "rows": list(zip(formset.forms, matrix, strict=False)) if formset is not None else [],
+        "signature": signature,
         "notice": notice,
     }
     if request.htmx:
         return render(request, "catalog/product_create.html#create-form", context)
     return render(request, "catalog/product_create.html", context)
+
+
+def _valid_product_and_axes(product_form: ProductForm, axes_form: OptionAxesForm) -> bool:
+    """Both forms valid, the options make a usable matrix, and the product code is free
+    (said at preview time rather than after the SKUs were checked)."""
+    valid = product_form.is_valid() & axes_form.is_valid()
+    if valid:
+        for index, message in option_matrix_errors(axes_form.cleaned_data["axes"]).items():
+            axes_form.add_error(f"option_{min(index, 2) + 1}_values", message)
+            valid = False
+    if product_form.is_valid() and product_code_taken(product_form.cleaned_data["code"]):
+        product_form.add_error(
+            "code", _("Product code %(code)s already exists.") % {"code": product_form.cleaned_data["code"]}
+        )
+        valid = False
+    return valid
 
 
 # --- SKU search and bundles ---------------------------------------------------------------------------

@@ -454,9 +454,30 @@ def test_changing_the_options_after_the_preview_previews_again_keeping_typed_cod
     response = client.post(CREATE, data)
 
     assert not Product.objects.exists()
-    assert "The options changed since the preview" in response.content.decode()
+    assert "changed since the preview" in response.content.decode()
     codes = [f.initial["code"] for f in response.context["formset"].forms]
     assert codes[0] == "MY-BLACK-S" and len(codes) == 6 and "KN-02-IV-L" in codes
+
+
+def test_a_new_product_code_after_the_preview_moves_the_typed_codes_with_it(manager_user) -> None:
+    client = client_for(manager_user)
+    data = _matrix_data(_preview(client))
+    data["sku-1-code"] = "KN-02-BLACK-M"
+    data["sku-2-code"] = "MY-OWN-CODE"
+    data["code"] = "KN-03"
+
+    response = client.post(CREATE, data)
+
+    assert not Product.objects.exists()
+    codes = [f.initial["code"] for f in response.context["formset"].forms]
+    assert codes == ["KN-03-BK-S", "KN-03-BLACK-M", "MY-OWN-CODE", "KN-03-IV-M"]
+
+
+def test_a_taken_product_code_is_said_at_preview_time(manager_user) -> None:
+    ProductFactory.create(code="kn-02")
+    response = _preview(client_for(manager_user))
+    assert "Product code KN-02 already exists." in response.content.decode()
+    assert response.context["formset"] is None
 
 
 def test_a_suggestion_steps_around_an_existing_code(manager_user) -> None:
