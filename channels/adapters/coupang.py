@@ -661,7 +661,9 @@ def _parse_item(item: Any, box_id: str, status: str) -> ChannelOrderLine:
         quantity=quantity,
         unit_price=unit_price,
         option_text=_text(item.get("sellerProductItemName")),
-        channel_product_id=_text(item.get("sellerProductId")),
+        # 노출상품ID (productId), as in the DeliveryList sheet, so option mappings made for Excel
+        # imports also serve API-collected orders; sellerProductId only when it is missing.
+        channel_product_id=_text(item.get("productId")) or _text(item.get("sellerProductId")),
         channel_option_id=vendor_item_id,
         seller_codes=(code,) if code else (),
         discount=max(0, unit_price * quantity - line_total),

@@ -320,7 +320,8 @@ def test_an_order_sheet_maps_to_the_plain_dataclasses(coupang: FakeCoupang) -> N
     assert (order.delivery_message, order.shipping_fee) == ("부재 시 문 앞", 3000)
     first, second = order.lines
     assert first.external_line_id == "640000001-85000000011"
-    assert (first.channel_product_id, first.channel_option_id) == ("13500000001", "85000000011")
+    # 노출상품ID, the id the DeliveryList sheet carries, so mappings serve Excel and API alike
+    assert (first.channel_product_id, first.channel_option_id) == ("7000000001", "85000000011")
     assert (first.product_name, first.option_text, first.seller_codes) == (
         "오버핏 맨투맨",
         "그레이 L",
