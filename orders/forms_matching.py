@@ -137,9 +137,10 @@ class MappingForm(forms.Form):
             key = option_key(
                 ChannelOrderLine(
                     external_line_id="",
-                    product_name="",
+                    product_name=cleaned.get("product_name") or "",
                     quantity=1,
                     option_text=cleaned.get("option_text") or "",
+                    channel_product_id=cleaned.get("channel_product_id") or "",
                     channel_option_id=cleaned.get("channel_option_id") or "",
                 )
             )

@@ -104,8 +104,15 @@ class IngestResult:
 
 def option_key(line: ChannelOrderLine) -> str:
     """The key an OptionMapping is stored under: the channel's option id, else the option text
-    with whitespace collapsed."""
-    return line.channel_option_id.strip() or normalize_address(line.option_text)
+    with whitespace collapsed. Without a channel product id either (Excel-only channels such as
+    11st), the product name comes first, so "블랙" of two different products never shares one
+    mapping."""
+    if line.channel_option_id.strip():
+        return line.channel_option_id.strip()
+    option = normalize_address(line.option_text)
+    if line.channel_product_id.strip():
+        return option
+    return f"{normalize_address(line.product_name)} | {option}"[:300]
 
 
 def _order_values(order: ChannelOrder) -> dict[str, Any]:

@@ -353,9 +353,10 @@ def _waiting_groups(account: ChannelAccount | None) -> dict[Key, list[_Waiting]]
     ):
         shim = ChannelOrderLine(
             external_line_id="",
-            product_name="",
+            product_name=product_name,
             quantity=1,
             option_text=option_text,
+            channel_product_id=product_id,
             channel_option_id=option_id,
         )
         key = (account_id, product_id, channel_option_key(shim))

@@ -36,6 +36,7 @@ def line_option_key(line: OrderLine) -> str:
             product_name=line.product_name,
             quantity=line.quantity,
             option_text=line.option_text,
+            channel_product_id=line.channel_product_id,
             channel_option_id=line.channel_option_id,
         )
     )
@@ -92,7 +93,9 @@ def unmapped_group_list(*, filters: Mapping[str, Any]) -> QuerySet[Any]:
     sort = GROUP_SORTS.get(filters.get("sort") or "", GROUP_SORTS["oldest"])
     return (
         _unmapped_lines(filters)
-        .values("account_id", "channel_product_id", "channel_option_id", "option_text")
+        # Without a channel product id the product name tells two products' "블랙" apart.
+        .annotate(name_key=Case(When(channel_product_id="", then=F("product_name")), default=Value("")))
+        .values("account_id", "channel_product_id", "channel_option_id", "option_text", "name_key")
         .annotate(
             lines=Count("pk"),
             quantity=Sum("quantity"),
@@ -136,9 +139,10 @@ def unmapped_groups(rows: Iterable[Mapping[str, Any]]) -> list[UnmappedGroup]:
         key = option_key(
             ChannelOrderLine(
                 external_line_id="",
-                product_name="",
+                product_name=row["product_name"] or "",
                 quantity=1,
                 option_text=row["option_text"],
+                channel_product_id=row["channel_product_id"],
                 channel_option_id=row["channel_option_id"],
             )
         )

@@ -160,3 +160,20 @@ def test_orders_are_never_split_across_transactions(setup) -> None:
     assert result.lines_created == 10
     for order in Order.objects.all():
         assert order.lines.count() == 2
+
+
+def test_without_a_product_id_the_same_option_of_two_products_is_two_mappings(setup) -> None:
+    account, _warehouse, sweater = setup
+    from orders.ingest import option_key
+
+    knit = channel_line(product_id="", option="블랙")
+    mug = channel_line(product_id="", option="블랙")
+    mug = type(mug)(**{**mug.__dict__, "product_name": "머그컵"})
+    assert option_key(knit) != option_key(mug)
+    mapping = OptionMapping.objects.create(
+        account=account, channel_product_id="", option_key=option_key(knit)
+    )
+    OptionMappingItem.objects.create(mapping=mapping, sku=sweater, quantity=1)
+    orders_ingest(account=account, orders=[channel_order(knit), channel_order(mug)])
+    mapped = dict(OrderLine.objects.values_list("product_name", "unmapped"))
+    assert mapped == {"울 라운드 니트": False, "머그컵": True}
