@@ -832,10 +832,9 @@ class ProductImporter:
             product.created_at = product.updated_at = now
         bulk_insert(Product, list(new_products.values()))
         product_ids = {code: row.pk for code, row in existing_products.items()}
-        if any(p.pk is None for p in new_products.values()):  # a backend that returns no ids
+        if new_products:
             fetched = _fetch_rows(Product, new_products.keys(), (), lock=False)
             product_ids.update({code: row.pk for code, row in fetched.items()})
-        product_ids.update({code: p.pk for code, p in new_products.items() if p.pk is not None})
         self._bulk_update(Product, [products[c] for c in changed_products], changed_products, now)
 
         for plan_row in rows:
@@ -896,15 +895,19 @@ PRODUCT_IMPORTER = ProductImporter()
 
 
 def bulk_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """Insert new rows; primary keys are NOT set on the objects on PostgreSQL (look them up)."""
+    """Insert new rows. Primary keys are NOT set on the objects: look them up by code."""
     if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(objs, batch_size=500)
         return
     qn = connection.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(qn(str(f.column)) for f in fields)
+    if connection.vendor != "postgresql":
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+        rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objs]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+        return
     as_json = [isinstance(f, models.JSONField) for f in fields]
     attnames = [f.attname for f in fields]
     with connection.cursor() as cursor:
@@ -923,11 +926,24 @@ def bulk_set(model: type[models.Model], objs: Sequence[models.Model], field_name
     """Write `field_names` of existing rows (by pk)."""
     if not objs:
         return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_update(objs, field_names, batch_size=500)
-        return
     qn = connection.ops.quote_name
     meta = model._meta
+    if connection.vendor != "postgresql":
+        # One prepared UPDATE run for every row (executemany): SQLite does this in-process,
+        # far faster than bulk_update's CASE WHEN statements.
+        by_name = {f.name: f for f in meta.concrete_fields}
+        chosen = [by_name[name] for name in field_names]
+        pk_field = meta.pk
+        assert pk_field is not None
+        sets = ", ".join(f"{qn(str(f.column))} = %s" for f in chosen)
+        sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(str(pk_field.column))} = %s"  # noqa: S608
+        rows = [
+            [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in chosen] + [obj.pk]
+            for obj in objs
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+        return
     by_name = {f.name: f for f in meta.concrete_fields}
     fields = [by_name[name] for name in field_names]
     pk = by_name[meta.pk.name if meta.pk is not None else "id"]

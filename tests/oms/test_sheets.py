@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
 import msoffcrypto
 import pytest
 import xlsxwriter
-from django.utils import timezone
+from django.utils import timezone, translation
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from oms.sheets import (
@@ -45,6 +45,13 @@ COLUMNS = [
     Column("price", "판매가", ("결제금액",)),
     Column("name", "상품명", ("product name",)),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _english_messages() -> Iterator[None]:
+    """Messages are asserted in English (the msgids), whatever the Korean catalog says."""
+    with translation.override("en"):
+        yield
 
 
 def xlsx(rows: Sequence[Sequence[Any]], *, sheets: Sequence[str] = ("Sheet1",), first: int = 0) -> bytes:
