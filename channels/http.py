@@ -34,6 +34,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from channels.adapters.base import (
     ChannelAdapter,
@@ -407,6 +408,7 @@ def channel_error_for(response: requests.Response, message: str = "") -> Channel
 # --- Wiring an account to its adapter -----------------------------------------------------------
 
 
+@sensitive_variables()
 def redactor_for(account: ChannelAccount) -> Redactor:
     try:
         values = list(decrypt_credentials(account.credentials_encrypted).values())
@@ -415,6 +417,7 @@ def redactor_for(account: ChannelAccount) -> Redactor:
     return Redactor(values)
 
 
+@sensitive_variables()
 def account_config(account: ChannelAccount, adapter_cls: type[ChannelAdapter] | None = None) -> AccountConfig:
     """What the adapter may know of the account: credentials decrypted, only in memory."""
     cls = adapter_cls or adapter_class(account.marketplace)

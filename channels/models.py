@@ -186,10 +186,10 @@ class Listing(models.Model):
 
     class LinkedBy(models.TextChoices):
         NONE = "", _("Not linked")
-        MANUAL = "manual", _("By hand")
-        SKU_CODE = "sku_code", _("SKU code")
-        SELLER_CODE = "seller_code", _("Seller code")
-        MAPPING = "mapping", _("Option matching")
+        MANUAL = "manual", _("Linked by hand")
+        SKU_CODE = "sku_code", _("Auto: SKU code")
+        SELLER_CODE = "seller_code", _("Auto: seller code")
+        MAPPING = "mapping", _("Auto: option matching")
 
     account = models.ForeignKey(
         ChannelAccount, verbose_name=_("channel account"), on_delete=models.CASCADE, related_name="listings"
@@ -385,3 +385,7 @@ class RateBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.tokens:.2f}"
+
+
+from channels.sandbox_models import *  # noqa: E402, F403
+from channels.sync_models import LineSync, SyncLock  # noqa: E402, F401  (registers them with this app)

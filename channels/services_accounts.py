@@ -13,6 +13,7 @@ import inspect
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from catalog.models import Sku
 from channels.adapters.base import (
@@ -32,8 +34,9 @@ from channels.adapters.base import (
 )
 from channels.crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials
 from channels.http import adapter_for, redactor_for
-from channels.models import ChannelAccount, Listing, Marketplace, OptionMapping, SyncJob
+from channels.models import CallLog, ChannelAccount, Listing, Marketplace, OptionMapping, SyncJob
 from channels.registry import adapter_class
+from channels.schedules import account_schedule_sync
 from inventory.services import mark_stock_dirty
 from oms.models import User
 from oms.services import audit_record, field_changes
@@ -70,6 +73,7 @@ def credential_fields_of(marketplace: str) -> tuple[CredentialField, ...]:
     return cls.credential_fields if cls else ()
 
 
+@sensitive_variables("credentials", "changes", "old", "merged", "values")
 def _merge_credentials(
     *, marketplace: str, old: Mapping[str, str], changes: Mapping[str, str | None]
 ) -> tuple[dict[str, str], list[str]]:
@@ -138,6 +142,7 @@ def _mark_account_stock_dirty(account: ChannelAccount) -> None:
 # --- Accounts ---------------------------------------------------------------------------------
 
 
+@sensitive_variables("credentials", "changes", "old", "merged", "values")
 @transaction.atomic
 def channel_account_create(
     *,
@@ -179,9 +184,11 @@ def channel_account_create(
             **{k: getattr(account, k) for k in SETTING_FIELDS},
         },
     )
+    account_schedule_sync(account)
     return account
 
 
+@sensitive_variables("credentials", "changes", "old", "merged", "values")
 @transaction.atomic
 def channel_account_update(
     *,
@@ -233,6 +240,7 @@ def channel_account_update(
     if _STOCK_RULE_FIELDS & changes.keys() and locked.stock_push_enabled:
         _mark_account_stock_dirty(locked)
     audit_record(actor=actor, action="channel_account.update", obj=locked, changes=changes)
+    account_schedule_sync(locked)
     return locked
 
 
@@ -244,6 +252,7 @@ def _set_status(*, actor: User | None, account: ChannelAccount, status: str, act
     locked.status = status
     locked.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action=action, obj=locked, changes={"status": [old, status]})
+    account_schedule_sync(locked)
     return locked
 
 
@@ -721,3 +730,15 @@ def listing_record_seen(*, account: ChannelAccount, items: Iterable[ListingSeen]
         )
         listing_autolink(actor=None, account=account, listings=fresh)
     return len(new)
+
+
+def calllog_prune(*, older_than: timedelta, batch: int = 5000) -> int:
+    """Delete API call rows older than `older_than`, in batches (the table grows by every call
+    of every account). Jobs keep their counts and errors. Returns how many rows went."""
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    while True:
+        ids = list(CallLog.objects.filter(at__lt=cutoff).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += CallLog.objects.filter(pk__in=ids).delete()[0]

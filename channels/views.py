@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from channels.forms import (
@@ -76,6 +77,7 @@ def account_list_view(request: AuthedHttpRequest) -> HttpResponse:
     return render(request, "channels/account_list.html", context)
 
 
+@sensitive_post_parameters()  # error reports never carry the credentials typed in
 @permission_required("channels.add_channelaccount", raise_exception=True)
 def account_create_view(request: AuthedHttpRequest) -> HttpResponse:
     code = request.POST.get("marketplace") or request.GET.get("marketplace") or ""
@@ -122,6 +124,7 @@ def account_detail_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return render(request, "channels/account_detail.html", context)
 
 
+@sensitive_post_parameters()
 @permission_required("channels.change_channelaccount", raise_exception=True)
 def account_edit_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     account = _account(pk)
@@ -176,8 +179,14 @@ def account_test_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     result = channel_account_check_auth(actor=request.user, account=account)
     if request.htmx:
         account.refresh_from_db()
-        context = {"account": account, "last_test": result.job, "fresh": True}
-        return render(request, "channels/account_detail.html#auth-result", context)
+        context = {
+            "account": account,
+            "last_test": result.job,
+            "answer": result.message,
+            "jobs": account_recent_jobs(account=account),
+            "retryable": retryable_kinds(),
+        }
+        return render(request, "channels/account_test_result.html", context)
     if result.ok:
         messages.success(request, _("Connection test passed: %(message)s") % {"message": result.message})
     else:

@@ -99,7 +99,7 @@ def test_database_bucket_holds_the_rate_across_two_threads() -> None:
     assert _max_in_window(stamps, 0.25) <= 0.25 * rate + 2
 
 
-def _redis_worker(url: str, key: str, count: int, rate: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _redis_worker(url: str, key: str, count: int, rate: float, out: multiprocessing.Queue) -> None:
     import redis
 
     bucket = RedisBucket(redis.Redis.from_url(url))

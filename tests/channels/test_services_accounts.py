@@ -3,10 +3,11 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from channels.crypto import decrypt_credentials
 from channels.models import CallLog, ChannelAccount, Listing, OptionMapping, OptionMappingItem
@@ -14,6 +15,7 @@ from channels.services_accounts import (
     AccountError,
     ListingSeen,
     RetryRefused,
+    calllog_prune,
     channel_account_check_auth,
     channel_account_create,
     channel_account_pause,
@@ -128,7 +130,7 @@ def test_update_keeps_unsent_secrets_clears_empty_ones_and_records_which_changed
         "client_secret": SECRET,
         "webhook_secret": "whsec_abcdefgh",
     }
-    assert AuditLog.objects.filter(action="channel_account.update").last().changes == {
+    assert AuditLog.objects.filter(action="channel_account.update").latest("id").changes == {
         "credentials": "client_id, webhook_secret"
     }
     account = channel_account_update(actor=admin_user, account=account, credentials={"webhook_secret": ""})
@@ -153,7 +155,7 @@ def test_update_changes_settings_and_unchanged_values_write_nothing(fake_adapter
         settings={"stock_keep_back": 3},
     )
     assert account.base_url == "http://127.0.0.1:8108/sandbox"
-    assert AuditLog.objects.last().changes == {
+    assert AuditLog.objects.latest("id").changes == {
         "base_url": ["", "http://127.0.0.1:8108/sandbox"],
         "stock_keep_back": [0, 3],
     }
@@ -396,3 +398,12 @@ def test_listing_record_seen_creates_once_autolinks_and_refreshes_names() -> Non
     row = Listing.objects.get(external_option_id="12")
     assert (row.product_name, row.seller_code) == ("반팔 티셔츠 (new)", "TEE-02")
     assert Listing.objects.count() == 2
+
+
+def test_calllog_prune_drops_only_old_rows() -> None:
+    account = ChannelAccountFactory.create()
+    old = CallLog.objects.create(account=account, method="GET", path="/old")
+    CallLog.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=40))
+    fresh = CallLog.objects.create(account=account, method="GET", path="/new")
+    assert calllog_prune(older_than=timedelta(days=30), batch=1) == 1
+    assert list(CallLog.objects.values_list("pk", flat=True)) == [fresh.pk]

@@ -150,7 +150,9 @@ def test_connection_test_button_through_htmx_and_without_javascript(admin, fake_
     fragment = _html(admin.post(url, **HX))
     assert 'id="auth-result"' in fragment and "<html" not in fragment
     job = SyncJob.objects.get(kind="auth_check")
-    assert job.status == "succeeded" and job.triggered_by.username == "owner"
+    assert 'id="recent-jobs" hx-swap-oob="true"' in fragment and f'data-job="{job.pk}"' in fragment
+    assert job.status == "succeeded" and job.triggered_by is not None
+    assert job.triggered_by.username == "owner"
     response = admin.post(url, follow=True)
     assert "테스트 상점 (basic)" in _html(response)
     assert SyncJob.objects.filter(kind="auth_check").count() == 2
