@@ -273,7 +273,35 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "oms.tasks.heartbeat", "schedule": 30.0, "options": {"expires": 25}},
     "low-stock": {"task": "inventory.tasks.low_stock_email_task", "schedule": crontab(hour=8, minute=30)},
+    # Channel sync (channels.tasks); each account's collection has its own schedule (channels.schedules).
+    "channels-stock-push": {
+        "task": "channels.tasks.channel_stock_push_task",
+        "schedule": 3.0,
+        "options": {"expires": 6},
+    },
+    "channels-product-push": {
+        "task": "channels.tasks.channel_product_push_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "channels-pending-writes": {
+        "task": "channels.tasks.channel_pending_writes_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "channels-stock-reconcile": {
+        "task": "channels.tasks.channel_stock_reconcile_task",
+        "schedule": crontab(minute=17),
+        "options": {"expires": 1800},
+    },
+    "channels-schedules": {
+        "task": "channels.tasks.channel_schedules_sync_task",
+        "schedule": 600.0,
+        "options": {"expires": 300},
+    },
 }
+CELERY_IMPORTS = ["channels.tasks_sandbox"]  # the sandbox marketplace's buyers (not a tasks.py module)
+CELERY_BEAT_SCHEDULE["sandbox-orders"] = {"task": "channels.tasks_sandbox.sandbox_tick_task", "schedule": 10}
 # /healthz calls the worker alive while its last heartbeat is younger than this.
 OMS_HEARTBEAT_STALE_AFTER = timedelta(seconds=int(os.environ.get("OMS_HEARTBEAT_STALE_SECONDS", "120")))
 
@@ -287,9 +315,14 @@ OMS_SEARCH_PROVIDERS = [
 OMS_CHANNEL_ADAPTERS: list[str] = [
     "channels.adapters.naver.NaverCommerceAdapter",
     "channels.adapters.coupang.CoupangAdapter",
+    "channels.adapters.sandbox.SandboxAdapter",
 ]
 OMS_DASHBOARD_CARDS: list[str] = ["orders.dashboard.order_cards", "inventory.dashboard.stock_cards"]
 OMS_DASHBOARD_CARDS += ["channels.dashboard.account_error_cards"]
+
+# The sandbox marketplace (channels/sandbox): its API under /sandbox/api/ and its buyers; demo only.
+OMS_SANDBOX_ENABLED = env_bool("OMS_SANDBOX_ENABLED", DEBUG)
+OMS_SANDBOX_FAULT_RATE = float(os.environ.get("OMS_SANDBOX_FAULT_RATE", "0"))  # share answered 429/500
 
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
