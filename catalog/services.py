@@ -564,7 +564,7 @@ def sku_add(*, actor: User | None, product: Product, draft: SkuDraft) -> Sku:
         obj=sku,
         changes={"product": product.code, "option": sku.option_label, "extra_price": sku.extra_price},
     )
-    _sync_product_status(actor=actor, product_ids=[product.pk])
+    product_status_sync(actor=actor, product_ids=[product.pk])
     return sku
 
 
@@ -629,7 +629,7 @@ def sku_update(*, actor: User | None, sku: Sku, values: Mapping[str, Any]) -> Sk
     if _STOCK_FIELDS & changes.keys():
         mark_stock_dirty([sku.pk])
     if "status" in changes:
-        _sync_product_status(actor=actor, product_ids=[sku.product_id])
+        product_status_sync(actor=actor, product_ids=[sku.product_id])
     return sku
 
 
@@ -641,9 +641,12 @@ def _summary_status(statuses: set[str]) -> str:
     return Status.DISCONTINUED
 
 
-def _sync_product_status(*, actor: User | None, product_ids: Iterable[int]) -> int:
+def product_status_sync(*, actor: User | None, product_ids: Iterable[int]) -> int:
     """Keep each product's status the summary of its SKUs': on sale while any active SKU is on
-    sale, else sold out while any is sold out, else discontinued. Returns how many changed."""
+    sale, else sold out while any is sold out, else discontinued. Returns how many changed.
+
+    Call it inside the transaction of any write that adds SKUs or changes their status or
+    active flag (the product Excel import too)."""
     ids = set(product_ids)
     if not ids:
         return 0
@@ -777,7 +780,7 @@ def bundle_create(
         changes={"product": product.code, "components": _components_repr((c.code, q) for c, q in components)},
     )
     mark_stock_dirty([bundle.pk])
-    _sync_product_status(actor=actor, product_ids=[product.pk])
+    product_status_sync(actor=actor, product_ids=[product.pk])
     return bundle
 
 
@@ -1126,5 +1129,5 @@ def sku_bulk_status(*, actor: User | None, skus: QuerySet[Sku], status: str) -> 
             ),
         )
         sku_mark_changed(r[0] for r in rows)
-    products = _sync_product_status(actor=actor, product_ids={r[4] for r in rows})
+    products = product_status_sync(actor=actor, product_ids={r[4] for r in rows})
     return BulkResult(changed=len(rows), unchanged=unchanged, products_changed=products)
