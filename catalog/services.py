@@ -628,7 +628,7 @@ def sku_update(*, actor: User | None, sku: Sku, values: Mapping[str, Any]) -> Sk
         sku_mark_changed([sku.pk])
     if _STOCK_FIELDS & changes.keys():
         mark_stock_dirty([sku.pk])
-    if "status" in changes:
+    if {"status", "is_active"} & changes.keys():
         product_status_sync(actor=actor, product_ids=[sku.product_id])
     return sku
 

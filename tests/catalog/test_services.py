@@ -227,6 +227,15 @@ def test_an_inactive_option_on_sale_does_not_keep_the_product_on_sale() -> None:
     assert product.status == Product.Status.DISCONTINUED
 
 
+def test_taking_the_last_option_on_sale_out_of_use_makes_the_product_sold_out() -> None:
+    product = ProductFactory.create()
+    SkuFactory.create(product=product, status=Product.Status.SOLD_OUT)
+    on_sale = SkuFactory.create(product=product)
+    sku_update(actor=None, sku=on_sale, values={"is_active": False})
+    product.refresh_from_db()
+    assert product.status == Product.Status.SOLD_OUT
+
+
 def test_product_set_sku_status_sets_every_option_and_the_product() -> None:
     product = ProductFactory.create()
     SkuFactory.create_batch(3, product=product)
