@@ -155,6 +155,7 @@ class Order(models.Model):
             ),
             models.Index(fields=["recipient_phone"], name="order_recipient_phone_idx"),
             models.Index(fields=["buyer_phone"], name="order_buyer_phone_idx"),
+            models.Index(fields=["recipient_phone2"], name="order_recipient_phone2_idx"),
             models.Index(fields=["paid_at"], name="order_paid_idx"),
         ]
 

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Sku
@@ -126,7 +127,10 @@ def line_search(text: str) -> LineSearch:
                     Q(Exists(LineSku.objects.filter(line_id=OuterRef("pk"), sku_id__in=sku_ids))),
                 )
             )
-        line_q |= Q(unmapped=True, product_name__icontains=q)
+        unmapped_named = Q(unmapped=True, product_name__icontains=q)
+        parts.append(
+            _part(OrderLine.objects.filter(unmapped_named).values_list("pk", flat=True), "pk", unmapped_named)
+        )
     parts.append(
         _part(
             Order.objects.filter(order_q).values_list("pk", flat=True),
@@ -170,8 +174,16 @@ def order_line_list(*, filters: Mapping[str, Any]) -> QuerySet[OrderLine]:
 
     filters: account (ChannelAccount or id), status, flag (one of FLAGS), date_field
     ("ordered" or "paid"), date_from, date_to, q (search box; see prepare_filters)."""
-    qs: QuerySet[OrderLine] = OrderLine.objects.select_related("order", "account").annotate(sort_at=SORT_AT)
-    qs = _apply_base_filters(qs, filters)
+    search = _search_of(filters)
+    sort_at = SORT_AT
+    if search is not None and search.kind == "ids":
+        # The same value, spelled so that no index matches it: for a few thousand matching ids
+        # the planner must fetch them by id and sort, not walk the whole sort index backwards
+        # hoping to meet them (it guesses from their share of the table, and guesses badly
+        # when they are old lines).
+        sort_at = Coalesce("ordered_at", "created_at", "created_at")
+    qs: QuerySet[OrderLine] = OrderLine.objects.select_related("order", "account").annotate(sort_at=sort_at)
+    qs = _apply_base_filters(qs, {**filters, "search": search})
     status = filters.get("status")
     if status:
         qs = qs.filter(status=status)
@@ -185,6 +197,8 @@ def _search_of(filters: Mapping[str, Any]) -> LineSearch | None:
     search = filters.get("search")
     if isinstance(search, LineSearch):
         return search
+    if "search" in filters:  # resolved: no search
+        return None
     text = (filters.get("q") or "").strip()
     return line_search(text) if text else None
 
@@ -225,7 +239,24 @@ def line_page(
         going_down = bool(after)
         lookup = "lte" if descending == going_down else "gte"
         queryset = queryset.filter(**{f"{first}__{lookup}": values[0]})
-    return keyset_page(queryset, order=order, after=after, before=before)
+    # Find the page's ids on the lines alone, then load those few rows with their order and
+    # account: the planner never joins thousands of matches only to keep fifty.
+    keys = keyset_page(
+        queryset.select_related(None).only("pk", "ordered_at", "created_at"),
+        order=order,
+        after=after,
+        before=before,
+    )
+    full = OrderLine.objects.select_related("order", "account").in_bulk([row.pk for row in keys.items])
+    items = []
+    for row in keys.items:
+        line = full.get(row.pk)
+        if line is not None:  # deleted in between: gone from the page too
+            line.sort_at = row.sort_at  # type: ignore[attr-defined]
+            items.append(line)
+    return KeysetPage(
+        items=items, next_cursor=keys.next_cursor, prev_cursor=keys.prev_cursor, is_first=keys.is_first
+    )
 
 
 def line_sort(filters: Mapping[str, Any]) -> tuple[str, ...]:

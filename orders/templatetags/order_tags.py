@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import get_language
 
-from orders.models import Order
+from orders.models import LineStatus, Order
 
 register = template.Library()
 
@@ -61,3 +62,20 @@ def source_label(value: str) -> str:
         return str(Order.Source(value).label)
     except ValueError:
         return value
+
+
+_STATUS_LABELS: dict[tuple[str, str], str] = {}
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """A line state's label; cheaper than get_status_display, which rebuilds the choices dict on
+    every call (it showed up as the top cost of rendering a 50-line page)."""
+    key = (get_language() or "", status)
+    label = _STATUS_LABELS.get(key)
+    if label is None:
+        try:
+            label = _STATUS_LABELS[key] = str(LineStatus(status).label)
+        except ValueError:
+            return status
+    return label
