@@ -126,8 +126,10 @@ _SECRET_WORDS = "|".join(
         "credential",
     ]
 )
-# Paging tokens are not secrets: keep them readable in the call log.
-_SECRET_NAME = rf"(?!(?:next|page|continuation)[_-]?token\b)[\w.-]*(?:{_SECRET_WORDS})[\w.-]*"
+# Paging tokens and the token type are not secrets: keep them readable in the call log.
+_SECRET_NAME = (
+    rf"(?!(?:(?:next|page|continuation)[_-]?token|token[_-]?type)\b)[\w.-]*(?:{_SECRET_WORDS})[\w.-]*"
+)
 _JSON_FIELD = re.compile(rf'("{_SECRET_NAME}"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
 _PAIR = re.compile(rf"((?:^|(?<=[?&;,\s\"'(])){_SECRET_NAME}=)[^&;,\s#\"')]*", re.IGNORECASE)
 _HEADER_LINE = re.compile(rf"^({_SECRET_NAME}\s*:\s*).*$", re.IGNORECASE | re.MULTILINE)
@@ -159,7 +161,8 @@ class Redactor:
         for name, value in headers.items():
             if _SECRET_HEADER.match(name):
                 values.append(value)
-                values.extend(part for part in re.split(r"[\s,]+", value) if "=" not in part)
+                # The credential after a scheme word ("Bearer <token>"); not the scheme word itself.
+                values.extend(p for p in re.split(r"[\s,]+", value) if "=" not in p and len(p) >= 8)
                 pairs = re.findall(r"([\w-]+)=([^,\s]+)", value)
                 values.extend(v for k, v in pairs if _SECRET_HEADER.match(k))
         self.learn(values)

@@ -226,6 +226,14 @@ def test_secrets_never_reach_the_call_log(fake_adapters, settings) -> None:
     assert "/v1/me" in rows[1].path and "테스트 상점" in rows[1].response_excerpt
 
 
+def test_learning_an_authorization_header_hides_the_token_not_the_scheme_word() -> None:
+    redact = Redactor()
+    redact.learn_headers({"Authorization": "Bearer tok_0123456789abcdef", "Accept": "application/json"})
+    assert redact('{"token_type": "Bearer", "echo": "tok_0123456789abcdef"}') == (
+        '{"token_type": "Bearer", "echo": "[redacted]"}'
+    )
+
+
 def test_redactor_patterns() -> None:
     redact = Redactor(["hunter2-secret"])
     assert redact('{"clientSecret": "abc", "name": "x"}') == '{"clientSecret": "[redacted]", "name": "x"}'
