@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from catalog.excel import HEADER_OF, PRODUCT_COLUMNS
 from catalog.models import Product, Sku
-from catalog.services import sku_mark_changed
+from catalog.services import product_status_sync, sku_mark_changed
 from oms.models import ImportSession, User
 from oms.services import audit_record, job_create, job_fail, job_progress, job_start, job_succeed
 from oms.sheets import (
@@ -861,6 +861,8 @@ class ProductImporter:
             marked.update(Sku.objects.filter(product_id__in=part).values_list("pk", flat=True))
         marked.update(skus[c].pk for c, f in changed_skus.items() if f & CHANNEL_VISIBLE)
         sku_mark_changed(marked)
+        # New options can put a sold-out product back on sale: keep its status the summary.
+        product_status_sync(actor=actor, product_ids={sku.product_id for sku in new_skus})
         return {
             "products_created": len(new_products),
             "products_updated": len(changed_products),
