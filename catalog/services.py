@@ -15,7 +15,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import product as cartesian_product
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, QuerySet
@@ -26,8 +25,8 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import BundleItem, Product, Sku, SkuChange
 from inventory.services import mark_stock_dirty
-from oms.models import AuditLog, User
-from oms.services import audit_record, field_changes
+from oms.models import User
+from oms.services import audit_record, audit_record_many, field_changes
 
 MAX_PRICE = 100_000_000  # 1억 원: anything above is a typo, not a price
 MAX_OPTION_AXES = 3
@@ -152,32 +151,6 @@ def _validation_messages(exc: ValidationError) -> dict[str, str]:
 
 
 # --- Audit in bulk -----------------------------------------------------------------------------------
-
-
-def _audit_many(
-    *, actor: User | None, action: str, model: type[models.Model], entries: Iterable[tuple[int, str, dict]]
-) -> None:
-    """One audit row per object, like oms.services.audit_record, written in batches so a bulk
-    edit of 10,000 SKUs costs ten INSERTs rather than ten thousand."""
-    content_type = ContentType.objects.get_for_model(model)
-    actor_user = actor if actor is not None and actor.is_authenticated else None
-    batch: list[AuditLog] = []
-    for pk, label, changes in entries:
-        batch.append(
-            AuditLog(
-                actor=actor_user,
-                action=action,
-                content_type=content_type,
-                object_id=str(pk),
-                object_repr=label[:200],
-                changes=changes,
-            )
-        )
-        if len(batch) >= BULK_BATCH:
-            AuditLog.objects.bulk_create(batch)
-            batch = []
-    if batch:
-        AuditLog.objects.bulk_create(batch)
 
 
 def _bulk_set(model: type[models.Model], field_name: str, rows: Sequence[tuple[int, Any]]) -> None:
@@ -669,7 +642,7 @@ def product_status_sync(*, actor: User | None, product_ids: Iterable[int]) -> in
             changed.append((product, product.status, summary))
     if changed:
         _bulk_set(Product, "status", [(p.pk, new) for p, _old, new in changed])
-        _audit_many(
+        audit_record_many(
             actor=actor,
             action="product.status",
             model=Product,
@@ -1030,13 +1003,13 @@ def sku_bulk_price(*, actor: User | None, skus: QuerySet[Sku], mode: str, amount
     base_changed = [(pk, code, old, new) for pk, (code, old, new) in bases.items() if old != new]
     if base_changed:
         _bulk_set(Product, "sale_price", [(pk, new) for pk, _c, _o, new in base_changed])
-        _audit_many(
+        audit_record_many(
             actor=actor,
             action="product.bulk_price",
             model=Product,
             entries=((pk, code, {"sale_price": [old, new]}) for pk, code, old, new in base_changed),
         )
-    _audit_many(actor=actor, action="sku.bulk_price", model=Sku, entries=audit)
+    audit_record_many(actor=actor, action="sku.bulk_price", model=Sku, entries=audit)
     sku_mark_changed(changed)
     return BulkResult(changed=len(changed), unchanged=unchanged, products_changed=len(base_changed))
 
@@ -1081,7 +1054,7 @@ def product_bulk_rename(*, actor: User | None, skus: QuerySet[Sku], mode: str, t
         )
     changed = [line for line in lines if line.old != line.new]
     _bulk_set(Product, "name", [(line.pk, line.new) for line in changed])
-    _audit_many(
+    audit_record_many(
         actor=actor,
         action="product.bulk_rename",
         model=Product,
@@ -1119,7 +1092,7 @@ def sku_bulk_status(*, actor: User | None, skus: QuerySet[Sku], status: str) -> 
     unchanged = selection.filter(status=status).count()
     if rows:
         selection.exclude(status=status).update(status=status, updated_at=timezone.now())
-        _audit_many(
+        audit_record_many(
             actor=actor,
             action="sku.bulk_status",
             model=Sku,
