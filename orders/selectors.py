@@ -43,6 +43,15 @@ from orders.normalize import normalize_phone
 # Flags shown beside the state, as (filter value, model field).
 FLAGS = ("unmapped", "backorder", "address_changed")
 
+# What a list row never shows: the channel's raw payload (can be kilobytes per order) and the
+# account's sync state and credentials.
+LIST_DEFERRED = (
+    "order__raw",
+    "account__credentials_encrypted",
+    "account__cursor_state",
+    "account__last_error",
+)
+
 SORTS = {
     "newest": ("-sort_at", "-pk"),
     "oldest": ("sort_at", "pk"),
@@ -247,7 +256,11 @@ def line_page(
         after=after,
         before=before,
     )
-    full = OrderLine.objects.select_related("order", "account").in_bulk([row.pk for row in keys.items])
+    full = (
+        OrderLine.objects.select_related("order", "account")
+        .defer(*LIST_DEFERRED)
+        .in_bulk([row.pk for row in keys.items])
+    )
     items = []
     for row in keys.items:
         line = full.get(row.pk)
@@ -263,16 +276,14 @@ def line_sort(filters: Mapping[str, Any]) -> tuple[str, ...]:
     return SORTS.get(filters.get("sort") or "newest", SORTS["newest"])
 
 
-def with_line_skus(lines: list[OrderLine]) -> list[OrderLine]:
-    """Attach each line's SKU allocation (one query for the page)."""
-    if not lines:
-        return lines
-    by_line: dict[int, list[LineSku]] = defaultdict(list)
-    for ls in LineSku.objects.filter(line__in=lines).select_related("sku").order_by("pk"):
-        by_line[ls.line_id].append(ls)
-    for line in lines:
-        line.sku_list = by_line.get(line.pk, [])  # type: ignore[attr-defined]
-    return lines
+def line_sku_codes(lines: list[OrderLine]) -> dict[int, list[tuple[str, int]]]:
+    """{line id: [(SKU code, quantity)]} for a page of lines, in one narrow query."""
+    by_line: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    if lines:
+        rows = LineSku.objects.filter(line_id__in=[line.pk for line in lines]).order_by("pk")
+        for line_id, code, quantity in rows.values_list("line_id", "sku__code", "quantity"):
+            by_line[line_id].append((code, quantity))
+    return by_line
 
 
 # --- Tab counts ---------------------------------------------------------------------------------

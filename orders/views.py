@@ -4,6 +4,7 @@ order detail with per-line actions, the timeline and the CS memo; the manual ord
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -37,6 +38,7 @@ from orders.selectors import (
     counts_invalidate,
     line_count,
     line_page,
+    line_sku_codes,
     line_sort,
     line_stock_map,
     line_tab_counts,
@@ -46,7 +48,6 @@ from orders.selectors import (
     order_timeline,
     prepare_filters,
     sku_search,
-    with_line_skus,
 )
 from orders.services import (
     ALLOWED,
@@ -66,6 +67,7 @@ from orders.services_manual import (
     order_manual_create,
 )
 from orders.services_memo import order_memo_update
+from orders.templatetags import order_tags
 
 # A bulk action over more lines than this is refused: narrow the filters (each chunk of the
 # action is its own transaction, but the request still has to finish).
@@ -162,6 +164,69 @@ def _tabs(request: AuthedHttpRequest, filters: dict[str, Any], counts: Any) -> l
     return tabs
 
 
+@dataclass(frozen=True)
+class ListRow:
+    """One line of the list, ready to print: the page renders 50 of these, and doing the
+    formatting here rather than through template filters halves the page's rendering time."""
+
+    pk: int
+    day: str
+    time: str
+    account: str
+    order_url: str
+    order_no: str
+    line_no: str
+    product: str
+    option: str
+    skus: list[tuple[str, int | None]]
+    quantity: int
+    amount: str
+    recipient: str
+    phone: str
+    safe_number: bool
+    status: str
+    status_label: str
+    tone: str
+    unmapped: bool
+    backorder: bool
+    address_changed: bool
+
+
+def list_rows(lines: list[OrderLine]) -> list[ListRow]:
+    codes = line_sku_codes(lines)
+    detail = reverse("orders:order_detail", args=[0]).removesuffix("0/")
+    rows = []
+    for line in lines:
+        when = timezone.localtime(line.sort_at)  # type: ignore[attr-defined]
+        order = line.order
+        rows.append(
+            ListRow(
+                pk=line.pk,
+                day=f"{when:%Y-%m-%d}",
+                time=f"{when:%H:%M}",
+                account=line.account.name,
+                order_url=f"{detail}{line.order_id}/",
+                order_no=order.external_order_id,
+                line_no=line.external_line_id,
+                product=line.product_name,
+                option=line.option_text,
+                skus=[(code, q if q != line.quantity else None) for code, q in codes.get(line.pk, [])],
+                quantity=line.quantity,
+                amount=f"{line.line_total:,}",
+                recipient=order.recipient_name,
+                phone=order_tags.phone(order.recipient_phone),
+                safe_number=order_tags.is_safe_number(order.recipient_phone),
+                status=line.status,
+                status_label=order_tags.status_label(line.status),
+                tone=order_tags.status_tone(line.status),
+                unmapped=line.unmapped,
+                backorder=line.backorder,
+                address_changed=line.address_changed,
+            )
+        )
+    return rows
+
+
 def account_choices() -> list[tuple[str, str]]:
     """The account filter's options in one small query (the select is rendered by hand: form
     widgets render each option through a template, a noticeable share of the page's time)."""
@@ -253,13 +318,16 @@ def order_list_view(request: AuthedHttpRequest) -> HttpResponseBase:
     page = line_page(
         queryset=queryset, order=order, after=request.GET.get("after"), before=request.GET.get("before")
     )
-    with_line_skus(page.items)
     counts = line_tab_counts(filters=filters)
     total = line_count(filters=filters, counts=counts)
     context: dict[str, Any] = {
         "filter_form": filter_form,
         "filters": filters,
         "page": page,
+        "rows": list_rows(page.items),
+        "flag_labels": {name: str(label) for name, label in FLAG_LABELS.items()},
+        "safe_number_label": _("safe no."),
+        "safe_number_hint": _("Safe number (안심번호): forwarded by the marketplace, not the customer’s own"),
         "tabs": _tabs(request, filters, counts),
         "total": total,
         "total_capped": counts.is_capped(total),
