@@ -7,6 +7,7 @@ from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from channels.adapters.base import ChannelAdapter
@@ -28,3 +29,11 @@ def adapters() -> dict[str, type[ChannelAdapter]]:
 def adapter_class(marketplace: str) -> type[ChannelAdapter] | None:
     """The adapter for a marketplace code, or None for Excel-only marketplaces."""
     return adapters().get(marketplace)
+
+
+def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
+    if setting == "OMS_CHANNEL_ADAPTERS":
+        adapters.cache_clear()
+
+
+setting_changed.connect(_reset_on_setting_change, dispatch_uid="channels.registry.reset")
