@@ -28,6 +28,7 @@ urlpatterns = [
     path("stock/", include("inventory.urls")),
     path("orders/", include("orders.urls")),
     path("channels/", include("channels.urls")),
+    path("sandbox/", include("channels.sandbox.urls")),
 ]
 
 handler403 = "oms.errors.permission_denied"

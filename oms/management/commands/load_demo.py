@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from catalog.demo import load_demo as load_catalog_demo
+from channels.sandbox_demo import sandbox_demo_load
 from oms.models import Company, User
 from oms.roles import Role, sync_roles
 from oms.services import company_update, user_create, user_reset_password
@@ -62,3 +63,4 @@ class Command(BaseCommand):
         self.stdout.write("demo data ready: users admin / manager / staff, company 데모상회")
         self.stdout.write(str(catalog))
         self.stdout.write(orders_demo_load(actor=admin).summary())
+        self.stdout.write(sandbox_demo_load(actor=admin).summary())
