@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from oms.dashboard import DashboardCard
@@ -21,26 +22,34 @@ def order_cards(request: HttpRequest) -> list[DashboardCard]:
     new = counts.status(LineStatus.NEW)
     unmapped = counts.by_flag.get("unmapped", 0)
     backorder = counts.by_flag.get("backorder", 0)
+
+    def hint(count: int, text: Promise) -> str | Promise:
+        # Counts stop at the cap (orders.selectors.COUNT_CAP); say so rather than print a round
+        # number as if it were exact.
+        if counts.is_capped(count):
+            return _("%(text)s (%(count)s or more)") % {"text": text, "count": f"{count:,}"}
+        return text
+
     return [
         DashboardCard(
             title=_("New orders"),
             count=new,
             url=f"{url}?status={LineStatus.NEW.value}",
             tone="warn" if new else "ok",
-            hint=_("Order lines waiting for 발주확인"),
+            hint=hint(new, _("Order lines waiting for 발주확인")),
         ),
         DashboardCard(
             title=_("Needs mapping"),
             count=unmapped,
             url=f"{url}?flag=unmapped",
             tone="bad" if unmapped else "ok",
-            hint=_("Lines whose option is not matched to a SKU"),
+            hint=hint(unmapped, _("Lines whose option is not matched to a SKU")),
         ),
         DashboardCard(
             title=_("Short of stock"),
             count=backorder,
             url=f"{url}?flag=backorder",
             tone="bad" if backorder else "ok",
-            hint=_("Lines waiting for stock to arrive"),
+            hint=hint(backorder, _("Lines waiting for stock to arrive")),
         ),
     ]

@@ -83,3 +83,14 @@ def test_dashboard_cards_count_new_unmapped_and_short_lines(desk: Desk, manager_
     assert cards == {f"status={LineStatus.NEW.value}": 5, "flag=unmapped": 1, "flag=backorder": 1}
     request.user = User.objects.create(username="norole")
     assert order_cards(request) == []
+
+
+def test_a_capped_dashboard_count_says_it_is_at_least_that(
+    desk: Desk, manager_user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("orders.selectors.COUNT_CAP", 3)
+    request = RequestFactory().get("/")
+    request.user = manager_user
+    new, unmapped, _short = order_cards(request)
+    assert new.count == 3 and "3" in str(new.hint) and str(new.hint) != str(unmapped.hint)
+    assert unmapped.count == 1 and "1" not in str(unmapped.hint)
