@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import BundleItem, Sku
-from inventory.lock_objects import lock_stock_levels
+from catalog.models import Sku
+from inventory.lock_objects import Shelf, lock_for_reserve, lock_stock_levels
 from inventory.models import Location, Reservation, StockDirty, StockLevel, StockMovement
 from oms.models import User
 
@@ -85,36 +87,6 @@ class ReserveResult:
 def _positive(quantity: int) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise InventoryError(_("The quantity must be a whole number above 0 (got %(q)s).") % {"q": quantity})
-
-
-def expand_bundles(lines: Iterable[tuple[int, int]]) -> dict[int, int]:
-    """{component sku_id: total quantity} for lines of single and bundle SKUs."""
-    lines = list(lines)
-    sku_ids = {sku_id for sku_id, _q in lines}
-    components: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for item in BundleItem.objects.filter(bundle_id__in=sku_ids).values_list(
-        "bundle_id", "component_id", "quantity"
-    ):
-        components[item[0]].append((item[1], item[2]))
-    bundle_ids = set(Sku.objects.filter(pk__in=sku_ids, kind=Sku.Kind.BUNDLE).values_list("pk", flat=True))
-    need: dict[int, int] = defaultdict(int)
-    for sku_id, quantity in lines:
-        if sku_id in bundle_ids:
-            if not components.get(sku_id):
-                raise InventoryError(_("Bundle SKU %(id)s has no components.") % {"id": sku_id})
-            for component_id, per_bundle in components[sku_id]:
-                need[component_id] += per_bundle * quantity
-        else:
-            need[sku_id] += quantity
-    return dict(need)
-
-
-def selling_location_ids() -> list[int]:
-    return list(
-        Location.objects.filter(sells=True, is_active=True)
-        .order_by("priority", "pk")
-        .values_list("pk", flat=True)
-    )
 
 
 def mark_stock_dirty(sku_ids: Iterable[int]) -> None:
@@ -338,6 +310,185 @@ def stock_transfer(
 # --- Reservations --------------------------------------------------------------------------------
 
 
+@dataclass
+class _Take:
+    """`quantity` of request number `request` taken from `shelf`; `reserved_after` is the
+    shelf's reserved count right after it, for the ledger row."""
+
+    request: int
+    shelf: Shelf
+    quantity: int
+    reserved_after: int
+
+
+def _need_of(
+    lines: Iterable[tuple[int, int]], parts: Mapping[int, list[tuple[int, int]] | None]
+) -> dict[int, int]:
+    """{component sku_id: total quantity} for lines of single and bundle SKUs."""
+    need: dict[int, int] = defaultdict(int)
+    for sku_id, quantity in lines:
+        items = parts.get(sku_id)
+        if items is None:
+            need[sku_id] += quantity
+        elif not items:
+            raise InventoryError(_("Bundle SKU %(id)s has no components.") % {"id": sku_id})
+        else:
+            for component_id, per_bundle in items:
+                need[component_id] += per_bundle * quantity
+    return dict(need)
+
+
+def _allocate(
+    needs: Sequence[dict[int, int]], shelves_by_sku: Mapping[int, list[Shelf]], *, skip: set[int]
+) -> tuple[list[_Take], dict[int, list[tuple[int, int, int]]]]:
+    """Serve the requests in order, each in full or not at all, from copies of the locked
+    shelves (each SKU's shelves in location priority order). Returns the takes and, per short
+    request, [(sku_id, wanted, free)]."""
+    shelves = {sku_id: [replace(s) for s in rows] for sku_id, rows in shelves_by_sku.items()}
+    takes: list[_Take] = []
+    short: dict[int, list[tuple[int, int, int]]] = {}
+    for index, need in enumerate(needs):
+        if index in skip:
+            continue
+        missing = [
+            (sku_id, wanted, free)
+            for sku_id, wanted in sorted(need.items())
+            if (free := sum(s.free for s in shelves.get(sku_id, ()))) < wanted
+        ]
+        if missing:
+            short[index] = missing
+            continue
+        for sku_id, wanted in sorted(need.items()):
+            remaining = wanted
+            for shelf in shelves[sku_id]:
+                take = min(remaining, shelf.free)
+                if take <= 0:
+                    continue
+                shelf.reserved += take
+                remaining -= take
+                takes.append(_Take(index, shelf, take, shelf.reserved))
+                if remaining == 0:
+                    break
+    return takes, short
+
+
+# Every write of a reservation batch in one statement (Postgres): the shelves' reserved counts,
+# one Reservation and one RESERVE ledger row per take, the stock-dirty marks. It runs under the
+# shelf locks, so its snapshot shows what any worker we waited for committed: if one of the
+# batch's references already holds stock by then, nothing is written (`held`) and the caller
+# serves the batch again without it.
+_RESERVE_WRITE_SQL = f"""
+WITH held AS (
+    SELECT 1 FROM {Reservation._meta.db_table}
+    WHERE reference = ANY(%(guard)s::varchar[]) AND quantity > 0
+    LIMIT 1
+), shelf AS (
+    UPDATE {StockLevel._meta.db_table} AS sl SET reserved = v.reserved, updated_at = %(now)s
+    FROM unnest(%(shelf_ids)s::bigint[], %(shelf_reserved)s::integer[]) AS v(id, reserved)
+    WHERE sl.id = v.id AND NOT EXISTS (SELECT FROM held)
+), reservation AS (
+    INSERT INTO {Reservation._meta.db_table}
+        (sku_id, location_id, reference, quantity, original_quantity, consumed, released, created_at,
+         updated_at)
+    SELECT t.sku_id, t.location_id, t.reference, t.quantity, t.quantity, 0, 0, %(now)s, %(now)s
+    FROM unnest(%(sku_ids)s::bigint[], %(location_ids)s::bigint[], %(references)s::varchar[],
+                %(quantities)s::integer[]) AS t(sku_id, location_id, reference, quantity)
+    WHERE NOT EXISTS (SELECT FROM held)
+    RETURNING id, reference, sku_id, location_id
+), movement AS (
+    INSERT INTO {StockMovement._meta.db_table}
+        (sku_id, location_id, type, quantity, reserved_delta, on_hand_after, reserved_after, reason,
+         reference, user_id, created_at)
+    SELECT t.sku_id, t.location_id, %(type)s, 0, t.quantity, t.on_hand, t.reserved, '', t.reference,
+           %(user_id)s, %(now)s
+    FROM unnest(%(sku_ids)s::bigint[], %(location_ids)s::bigint[], %(references)s::varchar[],
+                %(quantities)s::integer[], %(on_hand_after)s::integer[], %(reserved_after)s::integer[])
+         AS t(sku_id, location_id, reference, quantity, on_hand, reserved)
+    WHERE NOT EXISTS (SELECT FROM held)
+), dirty AS (
+    INSERT INTO {StockDirty._meta.db_table} (sku_id, marked_at)
+    SELECT DISTINCT d.sku_id, %(now)s::timestamptz FROM unnest(%(sku_ids)s::bigint[]) AS d(sku_id)
+    WHERE NOT EXISTS (SELECT FROM held)
+    ORDER BY d.sku_id
+    ON CONFLICT (sku_id) DO UPDATE SET marked_at = EXCLUDED.marked_at
+)
+SELECT id, reference, sku_id, location_id FROM reservation
+"""  # noqa: S608 (only table names from Meta are formatted in)
+
+
+def _write_reservations(
+    takes: Sequence[_Take],
+    reservations: Sequence[Reservation],
+    *,
+    guard: set[str],
+    actor: User | None,
+    now: datetime,
+) -> bool:
+    """Write the takes (one unsaved Reservation each, saved here) unless a reference in `guard`
+    already holds stock; returns whether it wrote."""
+    user_id = actor.pk if actor is not None and actor.is_authenticated else None
+    shelves = {t.shelf.pk: t.shelf for t in takes}
+    if connection.vendor == "postgresql":
+        params: dict[str, Any] = {
+            "guard": sorted(guard),
+            "now": now,
+            "shelf_ids": list(shelves),
+            "shelf_reserved": [s.reserved for s in shelves.values()],
+            "sku_ids": [t.shelf.sku_id for t in takes],
+            "location_ids": [t.shelf.location_id for t in takes],
+            "references": [r.reference for r in reservations],
+            "quantities": [t.quantity for t in takes],
+            "on_hand_after": [t.shelf.on_hand for t in takes],
+            "reserved_after": [t.reserved_after for t in takes],
+            "type": MovementType.RESERVE.value,
+            "user_id": user_id,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_RESERVE_WRITE_SQL, params)
+            ids = {(ref, sku_id, loc): pk for pk, ref, sku_id, loc in cursor.fetchall()}
+        if not ids:
+            return False
+        for reservation in reservations:
+            reservation.pk = ids[(reservation.reference, reservation.sku_id, reservation.location_id)]
+            reservation._state.adding = False
+            reservation._state.db = connection.alias
+        return True
+
+    # Elsewhere (SQLite: the IMMEDIATE transaction already serialises writers) the same, step by step.
+    if Reservation.objects.filter(reference__in=guard, quantity__gt=0).exists():
+        return False
+    StockLevel.objects.bulk_update(
+        [StockLevel(pk=s.pk, reserved=s.reserved, updated_at=now) for s in shelves.values()],
+        ["reserved", "updated_at"],
+    )
+    Reservation.objects.bulk_create(reservations)
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            sku_id=t.shelf.sku_id,
+            location_id=t.shelf.location_id,
+            type=MovementType.RESERVE,
+            quantity=0,
+            reserved_delta=t.quantity,
+            on_hand_after=t.shelf.on_hand,
+            reserved_after=t.reserved_after,
+            reference=r.reference,
+            user_id=user_id,
+        )
+        for t, r in zip(takes, reservations, strict=True)
+    )
+    mark_stock_dirty(s.sku_id for s in shelves.values())
+    return True
+
+
+def _held(references: Iterable[str]) -> dict[str, list[Reservation]]:
+    held: dict[str, list[Reservation]] = defaultdict(list)
+    for reservation in Reservation.objects.filter(reference__in=set(references), quantity__gt=0).order_by(
+        "pk"
+    ):
+        held[reservation.reference].append(reservation)
+    return dict(held)
+
+
 @transaction.atomic
 def stock_reserve_many(
     *, requests: Sequence[ReserveRequest], actor: User | None = None
@@ -345,84 +496,76 @@ def stock_reserve_many(
     """Reserve for many references in one transaction, each all or nothing.
 
     All StockLevel rows of all SKUs involved are locked once, in pk order; requests are then
-    served in the given order (oldest first is the caller's choice). A request that cannot be
-    met in full reserves nothing and reports its shortages; later requests still go on.
-    A reference that already holds stock is left as it is (safe to run twice)."""
+    served in the given order (oldest first is the caller's choice), each SKU from the selling
+    locations in priority order. A request that cannot be met in full reserves nothing and
+    reports its shortages; later requests still go on. A reference that already holds stock
+    is left as it is (safe to run twice, also by two workers at once); a reference repeated in
+    the batch is served once."""
     for request in requests:
         for _sku_id, quantity in request.lines:
             _positive(quantity)
     results = [ReserveResult(reference=r.reference) for r in requests]
     if not requests:
         return results
+    first_of: dict[str, int] = {}
+    repeats = {i for i, r in enumerate(requests) if first_of.setdefault(r.reference, i) != i}
 
-    needs = [expand_bundles(r.lines) for r in requests]
-    sku_ids = {sku_id for need in needs for sku_id in need}
-    location_order = selling_location_ids()
-    rank = {loc: i for i, loc in enumerate(location_order)}
-    levels_by_sku: dict[int, list[StockLevel]] = defaultdict(list)
-    for level in lock_stock_levels(sku_ids=sku_ids, location_ids=location_order):
-        levels_by_sku[level.sku_id].append(level)
-    # Only now, under the lock: a worker reserving the same reference (a redelivered task)
-    # has either committed by now or waits behind us, so what it holds is visible here.
-    held: dict[str, list[Reservation]] = defaultdict(list)
-    for reservation in Reservation.objects.filter(
-        reference__in={r.reference for r in requests}, quantity__gt=0
-    ):
-        held[reservation.reference].append(reservation)
-    for levels in levels_by_sku.values():
-        levels.sort(key=lambda lv: rank[lv.location_id])
-    codes = dict(Sku.objects.filter(pk__in=sku_ids).values_list("pk", "code"))
+    locked = lock_for_reserve(sku_ids={sku_id for r in requests for sku_id, _q in r.lines})
+    needs = [_need_of(r.lines, locked.parts) for r in requests]
+    shelves_by_sku: dict[int, list[Shelf]] = defaultdict(list)
+    for shelf in sorted(locked.shelves, key=lambda s: (s.priority, s.location_id)):
+        shelves_by_sku[shelf.sku_id].append(shelf)
 
-    changed: dict[int, StockLevel] = {}
-    new_reservations: list[Reservation] = []
-    movements: list[StockMovement] = []
-    for request, need, result in zip(requests, needs, results, strict=True):
-        if held.get(request.reference):
-            result.reservations = held[request.reference]
-            result.already_reserved = True
-            continue
-        shortages = [
-            Shortage(sku_id, codes.get(sku_id, str(sku_id)), wanted, free)
-            for sku_id, wanted in sorted(need.items())
-            if (free := sum(lv.free for lv in levels_by_sku.get(sku_id, []))) < wanted
+    # Usually one pass. A pass finds out, under the lock, which references already hold stock
+    # (a repeated run, or a worker we just waited for) and serves the batch again without them.
+    held: dict[str, list[Reservation]] = {}
+    now = timezone.now()
+    while True:
+        skip = repeats | {i for i, r in enumerate(requests) if r.reference in held}
+        pending = {requests[i].reference for i in range(len(requests)) if i not in skip}
+        takes, short = _allocate(needs, shelves_by_sku, skip=skip)
+        reservations = [
+            Reservation(
+                sku_id=t.shelf.sku_id,
+                location_id=t.shelf.location_id,
+                reference=requests[t.request].reference,
+                quantity=t.quantity,
+                original_quantity=t.quantity,
+                created_at=now,
+                updated_at=now,
+            )
+            for t in takes
         ]
-        if shortages:
-            result.shortages = shortages
-            continue
-        for sku_id, wanted in sorted(need.items()):
-            remaining = wanted
-            for level in levels_by_sku[sku_id]:
-                take = min(remaining, level.free)
-                if take <= 0:
-                    continue
-                level.reserved += take
-                remaining -= take
-                changed[level.pk] = level
-                reservation = Reservation(
-                    sku_id=sku_id,
-                    location_id=level.location_id,
-                    reference=request.reference,
-                    quantity=take,
-                    original_quantity=take,
-                )
-                new_reservations.append(reservation)
-                result.reservations.append(reservation)
-                movements.append(
-                    _movement(
-                        level,
-                        MovementType.RESERVE,
-                        reserved_delta=take,
-                        reference=request.reference,
-                        actor=actor,
-                    )
-                )
-                if remaining == 0:
-                    break
-    if changed:
-        _save_levels(changed.values())
-        Reservation.objects.bulk_create(new_reservations)
-        StockMovement.objects.bulk_create(movements)
-        mark_stock_dirty({lv.sku_id for lv in changed.values()})
+        if not pending:
+            break
+        if takes and _write_reservations(takes, reservations, guard=pending, actor=actor, now=now):
+            break
+        found = _held(pending)
+        if not takes and not found:
+            break
+        held.update(found)
+
+    codes = dict(
+        Sku.objects.filter(pk__in={s for rows in short.values() for s, _w, _f in rows}).values_list(
+            "pk", "code"
+        )
+        if short
+        else ()
+    )
+    for take, reservation in zip(takes, reservations, strict=True):
+        results[take.request].reservations.append(reservation)
+    for index, rows in short.items():
+        results[index].shortages = [
+            Shortage(sku_id, codes.get(sku_id, str(sku_id)), wanted, max(0, free))
+            for sku_id, wanted, free in rows
+        ]
+    for index, request in enumerate(requests):
+        if request.reference in held:
+            results[index].reservations = held[request.reference]
+            results[index].already_reserved = True
+        elif index in repeats:
+            first = results[first_of[request.reference]]
+            results[index] = replace(first, already_reserved=first.ok)
     return results
 
 
