@@ -100,8 +100,12 @@ ACTION_LABELS = {
 
 def matching_url() -> str | None:
     """The 매칭 page, once it exists (built separately)."""
+    return _url_or_none("orders:matching")
+
+
+def _url_or_none(name: str) -> str | None:
     try:
-        return reverse("orders:matching")
+        return reverse(name)
     except NoReverseMatch:
         return None
 
@@ -433,6 +437,7 @@ def _detail_context(request: AuthedHttpRequest, order: Order, **extra: Any) -> d
         "can_act": request.user.has_perm("orders.change_orderline"),
         "can_memo": request.user.has_perm("orders.change_order"),
         "matching_url": matching_url(),
+        "backorders_url": _url_or_none("orders:backorders"),
         "products_total": sum(line.line_total for line in lines),
     }
     context.update(extra)
