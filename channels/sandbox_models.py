@@ -85,7 +85,8 @@ class SandboxListing(models.Model):
 
 class SandboxOrder(models.Model):
     """An order a (generated) buyer placed in the sandbox. `changed_at` moves whenever the
-    order or one of its lines changes: the order API lists orders by it."""
+    order or one of its lines changes: the order API lists orders by it. `read_at` tells the
+    page which orders the OMS has not collected yet (or not since they changed)."""
 
     order_no = models.CharField(_("order number"), max_length=30, unique=True)
     ordered_at = models.DateTimeField(_("ordered"))
@@ -101,6 +102,8 @@ class SandboxOrder(models.Model):
     address2 = models.CharField(_("address detail"), max_length=200, blank=True)
     delivery_message = models.CharField(_("delivery message"), max_length=200, blank=True)
     shipping_fee = models.PositiveIntegerField(_("shipping fee"), default=0)
+    # When the order API last handed the order out (the OMS collected it).
+    read_at = models.DateTimeField(_("collected"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sandbox order")

@@ -120,19 +120,29 @@ def _batch_event(
 def sandbox_orders_read_record(
     *, orders: Sequence[SandboxOrder], since: datetime, until: datetime
 ) -> SandboxEvent | None:
-    """Note that the OMS read these orders (one page of the order API). A page without
-    orders leaves no event: the OMS polls every minute, and empty polls would bury the rest."""
+    """Note that the OMS read these orders (one page of the order API). The event names only the
+    orders it had not read since they last changed: the OMS re-reads an overlap every minute,
+    and the re-reads would bury what is new. A page with nothing new leaves no event."""
     if not orders:
         return None
-    lines = sum(len(o.lines.all()) for o in orders)
-    summary = _("%(orders)d orders (%(lines)d product orders) collected, changed %(since)s – %(until)s") % {
-        "orders": len(orders),
-        "lines": lines,
-        "since": timezone.localtime(since).strftime("%m-%d %H:%M:%S"),
-        "until": timezone.localtime(until).strftime("%m-%d %H:%M:%S"),
-    }
-    details = [{"id": o.order_no, "lines": [ln.line_no for ln in o.lines.all()]} for o in orders]
+    now = timezone.now()
+    news = [o for o in orders if o.read_at is None or o.read_at < o.changed_at]
     with transaction.atomic():
+        SandboxOrder.objects.filter(pk__in=[o.pk for o in orders]).update(read_at=now)
+        if not news:
+            return None
+        lines = sum(len(o.lines.all()) for o in news)
+        summary = _(
+            "%(orders)d new or changed orders (%(lines)d product orders) collected; "
+            "%(read)d read, changed %(since)s – %(until)s"
+        ) % {
+            "orders": len(news),
+            "lines": lines,
+            "read": len(orders),
+            "since": timezone.localtime(since).strftime("%m-%d %H:%M:%S"),
+            "until": timezone.localtime(until).strftime("%m-%d %H:%M:%S"),
+        }
+        details = [{"id": o.order_no, "lines": [ln.line_no for ln in o.lines.all()]} for o in news]
         return _event(SandboxEvent.Kind.ORDERS_READ, summary, details=details)
 
 

@@ -152,6 +152,20 @@ def test_orders_changed_in_the_window_come_whole_with_buyer_recipient_and_lines(
     assert event.payload == [{"id": order.order_no, "lines": [f"{order.order_no}01", f"{order.order_no}02"]}]
 
 
+def test_a_re_read_leaves_an_event_only_for_orders_changed_since(client: Client, token: str) -> None:
+    listing = make_listing()
+    order = make_order([(listing, 1)], changed_at=timezone.now() - timedelta(minutes=5))
+    other = make_order([(listing, 1)], changed_at=timezone.now() - timedelta(minutes=5))
+    get(client, "api_orders", token, **window())
+    get(client, "api_orders", token, **window())  # the overlap read again: nothing new
+    assert SandboxEvent.objects.filter(kind=SandboxEvent.Kind.ORDERS_READ).count() == 1
+    post(client, "api_confirm", token, {"line_ids": [order.lines.get().line_no]})
+    assert len(get(client, "api_orders", token, **window()).json()["orders"]) == 2
+    latest = SandboxEvent.objects.filter(kind=SandboxEvent.Kind.ORDERS_READ).latest("pk")
+    assert [item["id"] for item in latest.payload] == [order.order_no]
+    assert other.order_no not in str(latest.payload)
+
+
 def test_an_empty_poll_leaves_no_event(client: Client, token: str) -> None:
     assert get(client, "api_orders", token, **window()).json() == {"orders": [], "next_cursor": None}
     assert not SandboxEvent.objects.exists()

@@ -33,6 +33,7 @@ def test_managers_see_events_orders_and_the_stock_the_sandbox_was_told(manager_u
     assert response.status_code == 200
     html = response.content.decode()
     assert "Stock of 1 options" in html and order.order_no in html and "DM-KN01-BK-S" in html
+    assert "not collected yet" in html
     assert 'hx-trigger="every 3s"' in html
     # Managers read; placing orders and tokens are for admins.
     assert reverse("sandbox:generate") not in html and reverse("sandbox:key_issue") not in html
