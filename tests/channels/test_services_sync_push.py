@@ -404,4 +404,5 @@ def test_a_product_sold_out_everywhere_is_suspended_on_naver(
 
     assert naver.sale_status == {"4000000001": "SUSPENSION"}
     assert Listing.objects.get().status == Listing.Status.SUSPENDED
-    assert timezone.now() - Listing.objects.get().last_pushed_at < timedelta(minutes=1)
+    pushed_at = Listing.objects.get().last_pushed_at
+    assert pushed_at is not None and timezone.now() - pushed_at < timedelta(minutes=1)

@@ -104,7 +104,8 @@ def test_an_excel_only_account_has_no_schedule_and_missing_ones_are_made(db: Non
 
 
 def test_the_fixed_schedules_are_in_the_beat_settings() -> None:
-    beat = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    schedule: dict[str, Any] = settings.CELERY_BEAT_SCHEDULE
+    beat = {entry["task"]: entry for entry in schedule.values()}
     push = beat["channels.tasks.channel_stock_push_task"]
     assert push["schedule"] <= 5 and push["options"]["expires"] <= 10
     assert beat["channels.tasks.channel_product_push_task"]["schedule"] == 60
