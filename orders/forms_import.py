@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import ChannelAccount, Marketplace
@@ -150,11 +151,12 @@ class ExcelProfileForm(forms.Form):
         for name, spec in ORDER_FIELDS.items():
             required = spec.required and name != "address1"
             hint = field_hint(name)
+            attrs = {"placeholder": gettext("e.g. %(header)s") % {"header": hint}} if hint else {}
             self.fields[FIELD_PREFIX + name] = forms.CharField(
                 label=str(spec.label),
                 max_length=300,
                 required=False,
-                widget=forms.TextInput(attrs={"placeholder": hint} if hint else {}),
+                widget=forms.TextInput(attrs=attrs),
             )
             self.fields[FIELD_PREFIX + name].is_required_field = required  # type: ignore[attr-defined]
 

@@ -255,7 +255,7 @@ def test_a_manager_defines_a_profile_and_an_upload_reads_the_sheet_with_it(
     url = reverse("orders:import_profile_create")
     assert "지마켓 상점" in client.get(url).content.decode()  # first the account
     form_page = client.get(url, {"account": gmarket.pk}).content.decode()
-    assert 'name="f_external_order_id"' in form_page and 'placeholder="주문번호"' in form_page
+    assert 'name="f_external_order_id"' in form_page and 'placeholder="e.g. 주문번호"' in form_page
 
     response = client.post(f"{url}?account={gmarket.pk}", _profile_data())
     assert response.status_code == 302
@@ -264,7 +264,7 @@ def test_a_manager_defines_a_profile_and_an_upload_reads_the_sheet_with_it(
     assert profile.mapping["seller_code"] == "판매자코드 | 관리코드"
     assert "f_address1" not in profile.mapping and "address1" not in profile.mapping
 
-    rows = [
+    rows: list[list[Any]] = [
         ["주문번호", "상품주문번호", "상품명", "수량", "받는분", "받는분 휴대폰", "주소", "관리코드"],
         ["G1", "G1-1", "머그컵", 2, "김철수", "010-2222-3333", "서울 강남구 테헤란로 1", "MUG-WH"],
     ]
