@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,8 +48,6 @@ ORDER_IMPORT_JOB_THRESHOLD = 2000
 # Files of previews nobody registered or cancelled are dropped after this many days.
 KEEP_PREVIEW_DAYS = 14
 STORE_DIR = "imports/orders"
-# IN (...) lists stay below SQLite's historical 999-parameter limit.
-CHUNK = 900
 JOB_KIND = "order_import"
 
 T = TypeVar("T")
@@ -64,7 +62,10 @@ def job_threshold() -> int:
     return int(getattr(settings, "ORDER_IMPORT_JOB_THRESHOLD", ORDER_IMPORT_JOB_THRESHOLD))
 
 
-def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+def _chunks(items: Sequence[T], size: int = 0) -> Iterator[Sequence[T]]:
+    if not size:
+        limit = connection.features.max_query_params
+        size = min(5000, limit - 10) if limit else 5000
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -410,25 +411,40 @@ def order_import_commit(*, batch: ImportBatch, actor: User | None, job_id: int |
     the job that claimed the batch runs it."""
     lines = int(batch.counts.get("lines", 0))
     if job_id is None and lines <= job_threshold():
-        with transaction.atomic():
-            locked = (
-                ImportBatch.objects.select_for_update(of=("self",)).select_related("account").get(pk=batch.pk)
-            )
-            if locked.status != ImportBatch.Status.PREVIEW:
-                return locked
-            parsed = _load(locked)
-            result = orders_ingest(
-                account=locked.account,
-                orders=parsed.orders,
-                source=Order.Source.EXCEL,
-                actor=actor,
-                import_batch=locked,
-            )
-            _finish(locked, result, actor)
-        counts_invalidate()
-        _delete_file_after_commit(locked)
-        return locked
+        try:
+            return _commit_at_once(batch_id=batch.pk, actor=actor)
+        except IntegrityError:
+            # The same order arrived meanwhile from another source (a collection run): all of
+            # this was rolled back, and a second try finds that order and leaves it alone.
+            raise OrderImportError(
+                _(
+                    "Another change to the same orders happened at the same time; nothing was registered. "
+                    "Try again."
+                )
+            ) from None
     return _commit_in_batches(batch_id=batch.pk, actor=actor, job_id=job_id)
+
+
+def _commit_at_once(*, batch_id: int, actor: User | None) -> ImportBatch:
+    """The whole sheet in one transaction: all of it is registered, or none of it."""
+    with transaction.atomic():
+        locked = (
+            ImportBatch.objects.select_for_update(of=("self",)).select_related("account").get(pk=batch_id)
+        )
+        if locked.status != ImportBatch.Status.PREVIEW:
+            return locked
+        parsed = _load(locked)
+        result = orders_ingest(
+            account=locked.account,
+            orders=parsed.orders,
+            source=Order.Source.EXCEL,
+            actor=actor,
+            import_batch=locked,
+        )
+        _finish(locked, result, actor)
+    counts_invalidate()
+    _delete_file_after_commit(locked)
+    return locked
 
 
 def _commit_in_batches(*, batch_id: int, actor: User | None, job_id: int | None) -> ImportBatch:

@@ -21,6 +21,7 @@ from channels.models import ChannelAccount
 from oms.excel import xlsx_response
 from oms.http import AuthedHttpRequest
 from oms.listing import page_from_request, querystring_without
+from oms.sheets import PasswordRequired, WrongPassword
 from orders.excel_profiles import BUILTIN_PROFILES, ORDER_FIELDS
 from orders.forms_import import FIELD_PREFIX, ExcelProfileForm, OrderUploadForm, import_accounts
 from orders.models import ExcelProfile, ImportBatch, Order
@@ -68,7 +69,8 @@ def import_upload_view(request: AuthedHttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except OrderImportError as exc:
-            form.add_error("file", str(exc))
+            locked = isinstance(exc.__cause__, PasswordRequired | WrongPassword)
+            form.add_error("password" if locked else "file", str(exc))
         else:
             return redirect("orders:import_detail", batch.pk)
     context = {

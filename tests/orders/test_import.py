@@ -407,3 +407,25 @@ def test_stale_previews_are_dropped_with_their_files() -> None:
     old.refresh_from_db()
     assert old.status == ImportBatch.Status.CANCELLED and old.stored_path == ""
     assert [p.name for p in stored_files()] == [Path(fresh.stored_path).name]
+
+
+def test_a_conflict_while_registering_at_once_writes_nothing_and_can_be_retried(monkeypatch) -> None:
+    from django.db import IntegrityError
+
+    real_ingest = services_import.orders_ingest
+
+    def conflicts(**kwargs: Any) -> Any:
+        real_ingest(**kwargs)
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    batch = upload(smartstore_account())
+    monkeypatch.setattr(services_import, "orders_ingest", conflicts)
+    with pytest.raises(OrderImportError) as exc:
+        order_import_start_commit(batch=batch, actor=None)
+    assert "nothing was registered" in str(exc.value)
+    assert not Order.objects.exists()
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.PREVIEW and default_storage.exists(batch.stored_path)
+
+    monkeypatch.setattr(services_import, "orders_ingest", real_ingest)
+    assert order_import_start_commit(batch=batch, actor=None).counts["result"]["orders_created"] == 12
