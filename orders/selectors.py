@@ -452,16 +452,6 @@ def order_get_for_detail(*, pk: int) -> Order:
     )
 
 
-def order_line_get(*, pk: int) -> OrderLine:
-    return (
-        OrderLine.objects.select_related("order", "account")
-        .prefetch_related(
-            Prefetch("skus", queryset=LineSku.objects.select_related("sku__product").order_by("pk"))
-        )
-        .get(pk=pk)
-    )
-
-
 def line_stock_map(lines: Iterable[OrderLine]) -> dict[int, LineStock]:
     """{line id: LineStock} from the lines' reservations, with live shortages for BACKORDER
     lines (what each SKU lacks now, bundles resolved)."""

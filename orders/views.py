@@ -35,6 +35,7 @@ from orders.forms import (
 from orders.models import LineStatus, Order, OrderLine
 from orders.selectors import (
     FLAGS,
+    LIST_DEFERRED,
     counts_invalidate,
     line_count,
     line_page,
@@ -302,7 +303,7 @@ def _xlsx(lines: Any, filename: str) -> FileResponse:
         _("Delivery message"),
         _("CS memo"),
     ]
-    rows = lines.prefetch_related("skus__sku")[:XLSX_MAX_ROWS].iterator(chunk_size=2000)
+    rows = lines.defer(*LIST_DEFERRED).prefetch_related("skus__sku")[:XLSX_MAX_ROWS].iterator(chunk_size=2000)
     return xlsx_response(filename=filename, sheet=_("Orders"), headers=headers, rows=_line_rows(rows))
 
 
@@ -338,9 +339,7 @@ def order_list_view(request: AuthedHttpRequest) -> HttpResponseBase:
         "filter_query": querystring_without(request.GET, "after", "before", "format"),
         "account_choices": account_choices(),
         "bulk_result": request.session.pop(BULK_RESULT_KEY, None),
-        "bulk_max": BULK_MAX,
         "matching_url": matching_url(),
-        "now": timezone.now(),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "orders/order_list.html#results", context)
