@@ -2,9 +2,10 @@
 
 Each account whose marketplace has an order API gets one PeriodicTask, "channels: collect
 orders #<id>", running channels.tasks.channel_orders_collect_task every
-collect_interval_minutes; it is enabled while the account is in use and not paused. An account
-in error keeps its schedule: the task itself leaves it alone until someone fixes the
-credentials, so the recovery (new credentials, a connection test, 재개) needs no schedule edit.
+collect_interval_minutes, the first time as soon as beat sees it; it is enabled while the
+account is in use, not paused and has credentials saved. An account in error keeps its
+schedule: the task itself leaves it alone until someone fixes the credentials, so the recovery
+(new credentials, a connection test, 재개) needs no schedule edit.
 
 The fixed schedules (stock push every few seconds, product push, reconciliation, pending
 confirmations) are in settings.CELERY_BEAT_SCHEDULE.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 
 from django.db import transaction
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from channels.adapters.base import Capability
@@ -52,7 +54,7 @@ def account_schedule_sync(account: ChannelAccount) -> PeriodicTask | None:
             task.save()
         return task
     interval = _interval(max(1, int(account.collect_interval_minutes)))
-    enabled = account.is_active and account.status != ChannelAccount.Status.PAUSED
+    enabled = account.is_active and account.status != ChannelAccount.Status.PAUSED and account.has_credentials
     kwargs = json.dumps({"account_id": account.pk, "scheduled": True})
     # A run that waited longer than one interval in the queue is dropped: the next one comes.
     expire_seconds = max(60, account.collect_interval_minutes * 60)
@@ -66,6 +68,8 @@ def account_schedule_sync(account: ChannelAccount) -> PeriodicTask | None:
             enabled=enabled,
             expire_seconds=expire_seconds,
             description=description,
+            # A start time makes beat run it at once rather than one interval from now.
+            start_time=timezone.now(),
         )
     wanted = {
         "task": COLLECT_TASK,

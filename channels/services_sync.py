@@ -260,6 +260,11 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _local(moment: datetime) -> str:
+    """A time as the sync monitor shows it: local (Korean) time to the second."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _error_of(exc: ChannelError) -> str:
     return exc.message or type(exc).__name__
 
@@ -322,7 +327,7 @@ def channel_orders_collect(
         job = sync_job_start(
             account=account,
             kind=SyncJob.Kind.COLLECT,
-            params={"since": since.isoformat(), "until": until.isoformat()},
+            params={"since": _local(since), "until": _local(until)},
             retry_of=retry_of,
             actor=actor,
         )
@@ -846,14 +851,14 @@ def _record_dispatch_wait(lines: Sequence[OrderLine], results: Sequence[ItemResu
 
 def pushable_listings(*, account_id: int | None = None, explicit: bool = False) -> QuerySet[Listing]:
     """Listings the stock push keeps current: linked to a SKU, not 재고 연동 제외, on an account
-    in use with stock push on that is active (an account in error is left alone until someone
-    fixes it, unless the run names it explicitly)."""
+    in use, with credentials and stock push on, that is active (an account in error is left
+    alone until someone fixes it, unless the run names it explicitly)."""
     listings = Listing.objects.filter(
         sku__isnull=False,
         stock_sync_excluded=False,
         account__is_active=True,
         account__stock_push_enabled=True,
-    )
+    ).exclude(account__credentials_encrypted="")
     if account_id is not None:
         listings = listings.filter(account_id=account_id)
     if explicit:
@@ -1342,9 +1347,10 @@ def accounts_with_pending_writes() -> list[tuple[int, bool, bool]]:
     """(account id, has lines to confirm, has dispatches to send) for every account the schedule
     syncs, whose adapter confirms or dispatches and that has something waiting."""
     out = []
-    for account in ChannelAccount.objects.filter(
-        is_active=True, status=ChannelAccount.Status.ACTIVE
-    ).order_by("pk"):
+    accounts = ChannelAccount.objects.filter(is_active=True, status=ChannelAccount.Status.ACTIVE).exclude(
+        credentials_encrypted=""
+    )
+    for account in accounts.order_by("pk"):
         confirm = (
             _supports(account, Capability.CONFIRM_ORDERS) and confirm_pending_lines(account=account).exists()
         )

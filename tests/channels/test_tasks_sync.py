@@ -98,7 +98,16 @@ def test_an_excel_only_account_has_no_schedule_and_missing_ones_are_made(db: Non
     channel_schedules_sync_task.apply()
 
     assert not PeriodicTask.objects.filter(name=collect_schedule_name(excel.pk)).exists()
+    # no credentials yet: nothing to collect with
+    assert not _schedule(made_outside).enabled
+    channel_account_update(
+        actor=None,
+        account=made_outside,
+        credentials={"access_key": "ak", "secret_key": "sk-123456", "vendor_id": "A00012345"},
+    )
     assert _schedule(made_outside).enabled
+    # the first run is due at once, not one interval from now
+    assert _schedule(made_outside).start_time is not None
     assert account_schedules_sync_all() == 2  # and again changes nothing
     assert PeriodicTask.objects.filter(name__startswith="channels: collect").count() == 1
 
