@@ -170,7 +170,7 @@ def test_a_user_defined_profile_maps_the_sellers_own_headers() -> None:
             "line_total": "금액",
         },
     )
-    rows = [
+    rows: list[list[Any]] = [
         [
             "주문번호",
             "상품주문번호",
