@@ -460,11 +460,7 @@ def _commit_in_batches(*, batch_id: int, actor: User | None, job_id: int | None)
 
         def progress(done: int) -> None:
             if job_id is not None:
-                job_progress(
-                    job_id=job_id,
-                    done=done,
-                    message=_("%(done)s of %(total)s orders") % {"done": done, "total": total},
-                )
+                job_progress(job_id=job_id, done=done)
 
         result = orders_ingest(
             account=current.account,

@@ -84,9 +84,9 @@ def test_staff_uploads_the_smartstore_sample_previews_and_registers(
     assert batch.uploaded_by == staff_user
 
     page = client.get(response["Location"]).content.decode()
-    assert 'data-count="orders">12 <small>(21)' in page
-    assert 'data-count="new_orders">12 <small>(21)' in page
-    assert 'data-count="present_orders">0 <small>(0)' in page
+    assert 'data-count="orders">12<' in page and 'data-count="lines">21 lines<' in page
+    assert 'data-count="new_orders">12<' in page and 'data-count="new_lines">21 lines<' in page
+    assert 'data-count="present_orders">0<' in page
     assert "Register 12 valid orders" in page and "data-cancel" in page
 
     response = client.post(reverse("orders:import_commit", args=[batch.pk]))
@@ -107,8 +107,8 @@ def test_staff_uploads_the_smartstore_sample_previews_and_registers(
     _post(client, account, _file(SMARTSTORE), password="sample1234")
     second = ImportBatch.objects.latest("pk")
     page = client.get(reverse("orders:import_detail", args=[second.pk])).content.decode()
-    assert 'data-count="new_orders">0 <small>(0)' in page
-    assert 'data-count="present_orders">12 <small>(21)' in page
+    assert 'data-count="new_orders">0<' in page
+    assert 'data-count="present_orders">12<' in page and 'data-count="present_lines">21 lines<' in page
     client.post(reverse("orders:import_commit", args=[second.pk]))
     second.refresh_from_db()
     assert second.counts["result"]["orders_created"] == 0 and Order.objects.count() == 12
