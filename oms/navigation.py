@@ -18,6 +18,8 @@ class NavEntry:
     url_name: str
     permission: str | None
     icon: str
+    # (url name, permission) pairs tried in order when the user lacks `permission`.
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 NAVIGATION = [
@@ -28,7 +30,15 @@ NAVIGATION = [
     NavEntry("shipping", _("Shipping"), "shipping:desk", "shipping.view_shipment", "⇪"),
     NavEntry("cs", _("CS"), "cs:inbox", "cs.view_claim", "✉"),
     NavEntry("analytics", _("Analytics"), "analytics:home", "analytics.view_dailysales", "◔"),
-    NavEntry("channels", _("Channels"), "channels:account_list", "channels.view_channelaccount", "⇄"),
+    NavEntry(
+        "channels",
+        _("Channels"),
+        "channels:account_list",
+        "channels.view_channelaccount",
+        "⇄",
+        # Managers never see accounts and credentials, but do watch the sync and listings.
+        fallbacks=(("channels:job_list", "channels.view_syncjob"),),
+    ),
     NavEntry("settings", _("Settings"), "settings_home", None, "⚙"),
 ]
 
@@ -42,6 +52,13 @@ class NavItem:
     active: bool
 
 
+def _reverse(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
 def navigation_for(request: HttpRequest) -> list[NavItem]:
     user = request.user
     path = request.path
@@ -52,7 +69,9 @@ def navigation_for(request: HttpRequest) -> list[NavItem]:
         except NoReverseMatch:
             url = None
         if url is not None and entry.permission and not user.has_perm(entry.permission):
-            continue
+            url = next((_reverse(name) for name, perm in entry.fallbacks if user.has_perm(perm)), None)
+            if url is None:
+                continue
         section = getattr(request, "nav_section", None)
         active = (
             section == entry.key if section else (url is not None and url != "/" and path.startswith(url))
