@@ -50,7 +50,12 @@ def _after_q(order: tuple[str, ...], values: list[Any], *, reverse: bool) -> Q:
         for j in range(i):
             step &= Q(**{order[j].lstrip("-"): values[j]})
         condition |= step
-    return condition
+    # The OR alone is not an index range for Postgres; bounding the leading column is, so a
+    # deep page starts where the cursor is instead of scanning everything before it.
+    first = order[0].lstrip("-")
+    first_descending = order[0].startswith("-") != reverse
+    bound = Q(**{f"{first}__lte" if first_descending else f"{first}__gte": values[0]})
+    return bound & condition
 
 
 def keyset_page(

@@ -347,6 +347,8 @@ def _ingest_chunk(
         Order.objects.bulk_update(changed_orders, sorted(update_fields | {"updated_at"}))
         for order in changed_orders:
             order.updated_at = timezone.now()
+    # Order-level events first, so the timeline reads collected -> reserved / short.
+    OrderEvent.objects.bulk_create(events)
     result.orders_created = len(to_create)
     result.orders_updated = len(changed_orders)
     result.orders_unchanged = len(orders) - len(to_create) - len(changed_orders)
@@ -425,5 +427,4 @@ def _ingest_chunk(
         reserved, short = reserve_lines(reservable, actor=actor)
         result.reserved, result.backorder = len(reserved), len(short)
 
-    OrderEvent.objects.bulk_create(events)
     return result

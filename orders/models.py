@@ -116,7 +116,8 @@ class Order(models.Model):
     recipient_name = models.CharField(_("recipient"), max_length=100, blank=True)
     recipient_phone = models.CharField(_("recipient phone"), max_length=20, blank=True)
     recipient_phone2 = models.CharField(_("recipient phone 2"), max_length=20, blank=True)
-    # Last four digits of both phones, indexed, for "search by the last 4 digits".
+    # Last four digits of the recipient's phone (the buyer's when the recipient has none),
+    # indexed, for "search by the last 4 digits".
     phone_last4 = models.CharField(max_length=4, blank=True, db_index=True)
     zip_code = models.CharField(_("zip code"), max_length=7, blank=True)
     zip_is_old = models.BooleanField(_("old 6-digit zip code"), default=False)

@@ -125,6 +125,9 @@ def lines_transition(
         else:
             outcome.changed.append(line)
     if outcome.changed:
+        now = timezone.now()
+        for line in outcome.changed:
+            line.updated_at = now  # bulk_update does not apply auto_now
         OrderLine.objects.bulk_update(
             outcome.changed, ["status", "status_before_hold", "confirmed_at", "backorder", "updated_at"]
         )
