@@ -748,7 +748,10 @@ def channel_dispatch(
     Safe to call again: a line already dispatched on the channel is never sent twice (asked
     again with the same number it is answered as done; with another number it is refused).
     What was asked is kept before sending, so with no `dispatches` the run sends again the
-    lines still waiting (those whose failure is retryable; all failed ones with include_failed)."""
+    lines still waiting (those whose failure is retryable; all failed ones with include_failed).
+
+    It calls the marketplace, so call it outside a transaction (after the shipment's commit,
+    or from channels.tasks.channel_dispatch_task with line ids)."""
     account = ChannelAccount.objects.get(pk=account_id)
     _require(account, Capability.DISPATCH, _("dispatch"))
     with run_lock(f"dispatch:{account.pk}", ttl=WRITE_LOCK_TTL, wait=DISPATCH_LOCK_WAIT):
