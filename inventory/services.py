@@ -376,7 +376,8 @@ def _allocate(
 # one Reservation and one RESERVE ledger row per take, the stock-dirty marks. It runs under the
 # shelf locks, so its snapshot shows what any worker we waited for committed: if one of the
 # batch's references already holds stock by then, nothing is written (`held`) and the caller
-# serves the batch again without it.
+# serves the batch again without it. A reference that held stock at a shelf before (released or
+# shipped since) gets its closed row back, with its history.
 _RESERVE_WRITE_SQL = f"""
 WITH held AS (
     SELECT 1 FROM {Reservation._meta.db_table}
@@ -387,14 +388,19 @@ WITH held AS (
     FROM unnest(%(shelf_ids)s::bigint[], %(shelf_reserved)s::integer[]) AS v(id, reserved)
     WHERE sl.id = v.id AND NOT EXISTS (SELECT FROM held)
 ), reservation AS (
-    INSERT INTO {Reservation._meta.db_table}
+    INSERT INTO {Reservation._meta.db_table} AS r
         (sku_id, location_id, reference, quantity, original_quantity, consumed, released, created_at,
          updated_at)
     SELECT t.sku_id, t.location_id, t.reference, t.quantity, t.quantity, 0, 0, %(now)s, %(now)s
     FROM unnest(%(sku_ids)s::bigint[], %(location_ids)s::bigint[], %(references)s::varchar[],
                 %(quantities)s::integer[]) AS t(sku_id, location_id, reference, quantity)
     WHERE NOT EXISTS (SELECT FROM held)
-    RETURNING id, reference, sku_id, location_id
+    ON CONFLICT (reference, sku_id, location_id) DO UPDATE
+    SET quantity = r.quantity + EXCLUDED.quantity,
+        original_quantity = r.original_quantity + EXCLUDED.quantity,
+        updated_at = EXCLUDED.updated_at
+    RETURNING r.id, r.reference, r.sku_id, r.location_id, r.quantity, r.original_quantity, r.consumed,
+              r.released, r.created_at
 ), movement AS (
     INSERT INTO {StockMovement._meta.db_table}
         (sku_id, location_id, type, quantity, reserved_delta, on_hand_after, reserved_after, reason,
@@ -412,20 +418,15 @@ WITH held AS (
     ORDER BY d.sku_id
     ON CONFLICT (sku_id) DO UPDATE SET marked_at = EXCLUDED.marked_at
 )
-SELECT id, reference, sku_id, location_id FROM reservation
+SELECT * FROM reservation
 """  # noqa: S608 (only table names from Meta are formatted in)
 
 
 def _write_reservations(
-    takes: Sequence[_Take],
-    reservations: Sequence[Reservation],
-    *,
-    guard: set[str],
-    actor: User | None,
-    now: datetime,
-) -> bool:
-    """Write the takes (one unsaved Reservation each, saved here) unless a reference in `guard`
-    already holds stock; returns whether it wrote."""
+    takes: Sequence[_Take], references: Sequence[str], *, guard: set[str], actor: User | None, now: datetime
+) -> list[Reservation] | None:
+    """Write the takes (references[i] is take i's) unless a reference in `guard` already holds
+    stock (then nothing is written and None is returned); returns the reservation of each take."""
     user_id = actor.pk if actor is not None and actor.is_authenticated else None
     shelves = {t.shelf.pk: t.shelf for t in takes}
     if connection.vendor == "postgresql":
@@ -436,7 +437,7 @@ def _write_reservations(
             "shelf_reserved": [s.reserved for s in shelves.values()],
             "sku_ids": [t.shelf.sku_id for t in takes],
             "location_ids": [t.shelf.location_id for t in takes],
-            "references": [r.reference for r in reservations],
+            "references": list(references),
             "quantities": [t.quantity for t in takes],
             "on_hand_after": [t.shelf.on_hand for t in takes],
             "reserved_after": [t.reserved_after for t in takes],
@@ -445,23 +446,65 @@ def _write_reservations(
         }
         with connection.cursor() as cursor:
             cursor.execute(_RESERVE_WRITE_SQL, params)
-            ids = {(ref, sku_id, loc): pk for pk, ref, sku_id, loc in cursor.fetchall()}
-        if not ids:
-            return False
-        for reservation in reservations:
-            reservation.pk = ids[(reservation.reference, reservation.sku_id, reservation.location_id)]
+            rows = {(row[1], row[2], row[3]): row for row in cursor.fetchall()}
+        if not rows:
+            return None
+        written: list[Reservation] = []
+        for take, reference in zip(takes, references, strict=True):
+            pk, _ref, sku_id, location_id, quantity, original, consumed, released, created_at = rows[
+                (reference, take.shelf.sku_id, take.shelf.location_id)
+            ]
+            reservation = Reservation(
+                pk=pk,
+                sku_id=sku_id,
+                location_id=location_id,
+                reference=reference,
+                quantity=quantity,
+                original_quantity=original,
+                consumed=consumed,
+                released=released,
+                created_at=created_at,
+                updated_at=now,
+            )
             reservation._state.adding = False
             reservation._state.db = connection.alias
-        return True
+            written.append(reservation)
+        return written
 
     # Elsewhere (SQLite: the IMMEDIATE transaction already serialises writers) the same, step by step.
     if Reservation.objects.filter(reference__in=guard, quantity__gt=0).exists():
-        return False
+        return None
     StockLevel.objects.bulk_update(
         [StockLevel(pk=s.pk, reserved=s.reserved, updated_at=now) for s in shelves.values()],
         ["reserved", "updated_at"],
     )
-    Reservation.objects.bulk_create(reservations)
+    closed = {
+        (r.reference, r.sku_id, r.location_id): r
+        for r in Reservation.objects.filter(reference__in=set(references), quantity=0)
+    }
+    saved: list[Reservation] = []
+    reopened: list[Reservation] = []
+    new: list[Reservation] = []
+    for take, reference in zip(takes, references, strict=True):
+        old = closed.get((reference, take.shelf.sku_id, take.shelf.location_id))
+        if old is not None:
+            old.quantity += take.quantity
+            old.original_quantity += take.quantity
+            old.updated_at = now
+            reopened.append(old)
+            saved.append(old)
+            continue
+        reservation = Reservation(
+            sku_id=take.shelf.sku_id,
+            location_id=take.shelf.location_id,
+            reference=reference,
+            quantity=take.quantity,
+            original_quantity=take.quantity,
+        )
+        new.append(reservation)
+        saved.append(reservation)
+    Reservation.objects.bulk_update(reopened, ["quantity", "original_quantity", "updated_at"])
+    Reservation.objects.bulk_create(new)
     StockMovement.objects.bulk_create(
         StockMovement(
             sku_id=t.shelf.sku_id,
@@ -471,13 +514,13 @@ def _write_reservations(
             reserved_delta=t.quantity,
             on_hand_after=t.shelf.on_hand,
             reserved_after=t.reserved_after,
-            reference=r.reference,
+            reference=reference,
             user_id=user_id,
         )
-        for t, r in zip(takes, reservations, strict=True)
+        for t, reference in zip(takes, references, strict=True)
     )
     mark_stock_dirty(s.sku_id for s in shelves.values())
-    return True
+    return saved
 
 
 def _held(references: Iterable[str]) -> dict[str, list[Reservation]]:
@@ -524,22 +567,15 @@ def stock_reserve_many(
         skip = repeats | {i for i, r in enumerate(requests) if r.reference in held}
         pending = {requests[i].reference for i in range(len(requests)) if i not in skip}
         takes, short = _allocate(needs, shelves_by_sku, skip=skip)
-        reservations = [
-            Reservation(
-                sku_id=t.shelf.sku_id,
-                location_id=t.shelf.location_id,
-                reference=requests[t.request].reference,
-                quantity=t.quantity,
-                original_quantity=t.quantity,
-                created_at=now,
-                updated_at=now,
-            )
-            for t in takes
-        ]
+        reservations: list[Reservation] = []
         if not pending:
             break
-        if takes and _write_reservations(takes, reservations, guard=pending, actor=actor, now=now):
-            break
+        if takes:
+            references = [requests[t.request].reference for t in takes]
+            written = _write_reservations(takes, references, guard=pending, actor=actor, now=now)
+            if written is not None:
+                reservations = written
+                break
         found = _held(pending)
         if not takes and not found:
             break

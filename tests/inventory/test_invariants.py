@@ -346,3 +346,20 @@ def test_any_sequence_of_stock_operations_keeps_ledger_levels_and_reservations_i
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )
+
+
+def test_an_order_line_released_or_shipped_can_reserve_again_and_keeps_its_history() -> None:
+    # found by the state machine: the closed reservation row of a reference blocked its next one
+    warehouse = LocationFactory.create()
+    sku = SkuFactory.create()
+    stock_receive(sku=sku, location=warehouse, quantity=10)
+    stock_reserve(reference="orderline:1", lines=[(sku.pk, 3)])
+    stock_consume(reference="orderline:1", quantities={sku.pk: 1})
+    stock_release(reference="orderline:1")
+    # the line is re-allocated (재할당) after the cancel of the rest
+    (again,) = stock_reserve(reference="orderline:1", lines=[(sku.pk, 2)])
+    row = Reservation.objects.get(reference="orderline:1")
+    assert (row.pk, row.quantity, row.original_quantity, row.consumed, row.released) == (again.pk, 2, 5, 1, 2)
+    assert (again.quantity, again.original_quantity) == (2, 5)
+    level = StockLevel.objects.get(sku=sku, location=warehouse)
+    assert (level.on_hand, level.reserved) == (9, 2)
