@@ -698,7 +698,11 @@ def _parse_detail(raw: Any) -> tuple[str, dict[str, Any], ChannelOrderLine | Non
         quantity=quantity,
         unit_price=unit_price,
         option_text=_text(product_order.get("productOption")),
-        channel_product_id=_text(product_order.get("productId")),
+        # The origin product number (원상품번호): option-stock and change-status address products
+        # by it, and listings are made from collected lines. The channel product number
+        # (productId) only when Naver leaves the origin one out.
+        channel_product_id=_text(product_order.get("originalProductId"))
+        or _text(product_order.get("productId")),
         channel_option_id=_text(product_order.get("optionCode")),
         seller_codes=tuple(codes),
         discount=max(0, unit_price * quantity - total),

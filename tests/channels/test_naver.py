@@ -308,7 +308,8 @@ def test_an_order_maps_to_the_plain_dataclasses(naver: FakeNaver) -> None:
     assert (order.delivery_message, order.shipping_fee, order.bundle_key) == ("부재 시 문 앞", 3000, "PKG-77")
     first, second = order.lines
     assert first.external_line_id == "2025030212345679"
-    assert (first.channel_product_id, first.channel_option_id) == ("8800001", "44001")
+    # the origin product number: what option-stock and change-status address
+    assert (first.channel_product_id, first.channel_option_id) == ("4000000001", "44001")
     assert (first.product_name, first.option_text) == ("오버핏 맨투맨", "색상: 그레이 / 사이즈: L")
     assert first.seller_codes == ("MTM-GR-L", "MTM")  # most specific first
     assert (first.quantity, first.unit_price, first.line_total, first.discount) == (2, 30000, 55000, 5000)

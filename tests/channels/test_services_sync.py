@@ -78,7 +78,10 @@ def test_collect_stores_orders_reserves_stock_and_fills_the_listings(
     assert CallLog.objects.filter(job=job, path__contains="last-changed-statuses").exists()
     # the channel product became a listing, linked by its seller code
     listing = Listing.objects.get(account=naver_account)
-    assert (listing.external_product_id, listing.external_option_id) == ("5000000001", "30000001")
+    assert (listing.external_product_id, listing.external_option_id) == (
+        "4000000001",
+        "30000001",
+    )  # the origin product no. the stock push uses
     assert listing.sku == tee and listing.linked_by == Listing.LinkedBy.SKU_CODE
 
 
