@@ -29,7 +29,7 @@ from catalog.services import (
 from oms.models import AuditLog
 from tests.catalog.factories import ProductFactory, SkuFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 # --- The arithmetic ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from catalog.services import axis_codes, option_matrix, option_matrix_errors, value_code
 from tests.catalog.factories import SkuFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_two_colours_by_two_sizes_make_four_skus_in_order() -> None:

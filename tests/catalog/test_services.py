@@ -25,7 +25,7 @@ from oms.models import AuditLog
 from tests.catalog.factories import ProductFactory, SkuFactory, make_bundle
 from tests.inventory.factories import LocationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _draft(code: str = "KN-01", **extra) -> ProductDraft:

@@ -15,7 +15,7 @@ from tests.catalog.factories import ProductFactory, SkuFactory, make_bundle
 from tests.conftest import client_for, sheet_of
 from tests.inventory.factories import LocationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 HTMX = {"HX-Request": "true"}
 LIST = reverse("catalog:product_list")

@@ -53,6 +53,8 @@ from tests.channels.factories import ChannelAccountFactory
 from tests.fakes.coupang import REMOVE, FakeCoupang
 from tests.fakes.server import Response
 
+pytestmark = pytest.mark.usefixtures("english")
+
 SHEETS = "/ordersheets"
 ACK = "/ordersheets/acknowledgement"
 INVOICES = "/orders/invoices"

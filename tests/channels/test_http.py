@@ -28,7 +28,7 @@ from channels.services_accounts import channel_account_create
 from tests.channels.fakeshop import SHOP_CODE, FakeShop
 from tests.fakes.server import Response
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 FAST = RetryPolicy(max_tries=3, backoff_base=0.01, backoff_cap=0.05, retry_after_cap=5)
 

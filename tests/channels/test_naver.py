@@ -34,6 +34,8 @@ from channels.types import (
 )
 from tests.fakes.naver import REMOVE, FakeNaver
 
+pytestmark = pytest.mark.usefixtures("english")
+
 CHANGED = "/last-changed-statuses"
 DETAILS = "/product-orders/query"
 

@@ -32,7 +32,7 @@ from tests.catalog.factories import SkuFactory
 from tests.channels.test_sandbox_helpers import issue_token, make_listing, make_order
 from tests.inventory.factories import LocationFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
 
 
 class CountingSession(requests.Session):

@@ -15,7 +15,7 @@ from channels.sandbox.services import sandbox_key_revoke
 from channels.sandbox_models import SandboxApiKey, SandboxEvent, SandboxListing, SandboxOrderLine
 from tests.channels.test_sandbox_helpers import bearer, issue_token, make_listing, make_order
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,7 @@ from channels.tasks_sandbox import sandbox_tick_task
 from tests.channels.factories import ChannelAccountFactory
 from tests.channels.test_sandbox_helpers import make_listing
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PHONE = re.compile(r"^(010-\d{4}-\d{4}|050[4678]-\d{4}-\d{4})$")
 

@@ -14,7 +14,7 @@ from tests.channels.factories import ChannelAccountFactory
 from tests.channels.test_sandbox_helpers import bearer, make_listing, make_order
 from tests.conftest import client_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PAGE = reverse("sandbox:page")
 

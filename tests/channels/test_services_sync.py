@@ -38,7 +38,7 @@ from tests.fakes.coupang import FakeCoupang
 from tests.fakes.naver import REMOVE, FakeNaver
 from tests.fakes.server import Request, Response
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 __all__ = ["coupang", "coupang_account", "naver", "naver_account", "quick_http", "real_adapters", "warehouse"]
 

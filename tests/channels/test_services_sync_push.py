@@ -40,7 +40,7 @@ from tests.channels.sync_support import (
 from tests.fakes.coupang import FakeCoupang
 from tests.fakes.naver import FakeNaver
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 __all__ = ["coupang", "coupang_account", "naver", "naver_account", "quick_http", "real_adapters", "warehouse"]
 

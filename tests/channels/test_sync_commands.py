@@ -34,7 +34,7 @@ from tests.channels.sync_support import (
 from tests.fakes.coupang import FakeCoupang
 from tests.fakes.naver import FakeNaver
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 __all__ = ["coupang", "coupang_account", "naver", "naver_account", "quick_http", "real_adapters", "warehouse"]
 
@@ -160,4 +160,5 @@ def test_a_failure_exits_non_zero_with_the_reason_and_no_traceback(
     )
     assert done.returncode != 0
     assert "client_secret_sign" in done.stderr and "Traceback" not in done.stderr
-    assert "Collection #" in done.stdout
+    # the job summary line, in the command's language (Korean by default)
+    assert f"{naver_account.name} " in done.stdout and "#" in done.stdout

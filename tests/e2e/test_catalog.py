@@ -66,7 +66,7 @@ def test_manager_creates_a_2x2_product_edits_a_sku_in_place_and_raises_prices(
     row.locator(f"input[name=sku-{sku.pk}-extra_price]").fill("-50000")
     row.locator("button[type=submit]").click()
     page.wait_for_selector(f"#sku-{sku.pk}.has-error")
-    assert "below 0" in page.locator(f"#sku-{sku.pk} .error").inner_text()
+    assert "0보다 작" in page.locator(f"#sku-{sku.pk} .error").inner_text()
     screenshot(page, "catalog-product-page")
     sku.refresh_from_db()
     assert sku.price == 41000

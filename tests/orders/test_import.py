@@ -32,7 +32,7 @@ from tests.channels.factories import ChannelAccountFactory
 from tests.inventory.factories import LocationFactory
 from tests.orders.test_excel import COUPANG_HEADERS, coupang_row, xlsx
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 SAMPLES = Path(__file__).parents[1] / "samples"
 SMARTSTORE = SAMPLES / "smartstore_발송처리_sample.xlsx"

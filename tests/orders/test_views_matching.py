@@ -22,7 +22,7 @@ from tests.conftest import client_for, sheet_of
 from tests.inventory.factories import LocationFactory
 from tests.orders.builders import channel_line, channel_order
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture
