@@ -14,10 +14,13 @@ processes, each with its own connection, started together on a barrier) runs for
     WHERE id = %s AND on_hand - reserved >= 1 (autocommit): the physical limit of one
     reservation = one row update and one commit, with no ledger and no history.
 
-Each scenario runs --rounds times, alternating the two, and the median is printed. Afterwards
-it verifies zero oversell: a run against a SKU with less stock than requests must reserve
-exactly the stock, and for every row reserved <= on_hand, the reservation rows and the
-ledger add up to reserved, and each counted success is one unit reserved.
+Each scenario runs --rounds times, alternating the two, and the median is printed with the
+ratio service / bare SQL beside the goal (1/2 spread, 1/3 hot). Afterwards it verifies zero
+oversell: 50 workers asking at once for twice the stock of a SKU must get exactly the stock, and
+for every row reserved <= on_hand, the reservation rows and the ledger add up to reserved, and
+each counted success is one unit reserved. Exit status: 1 on any oversell or unexpected error,
+2 when a rate goal is missed, 0 otherwise. --threads, --only, --profile and --setup-sql help
+find where the time goes; results and the reading of them are in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -81,10 +84,8 @@ def bench_database_url(url: str) -> str:
     with psycopg.connect(conninfo, autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    head, _sep, _old = url.rpartition("/")
-    query = ""
-    if "?" in _old:
-        query = "?" + _old.split("?", 1)[1]
+    head, _sep, tail = url.rpartition("/")
+    query = "?" + tail.split("?", 1)[1] if "?" in tail else ""
     return f"{head}/{name}{query}"
 
 
@@ -140,34 +141,42 @@ def work(
     run: str,
     worker: int,
     barrier: Any,
+    batch: int = 1,
 ) -> Tally:
     from django.db import connection
 
-    from inventory.services import InsufficientStock, stock_reserve
+    from inventory.services import InsufficientStock, ReserveRequest, stock_reserve, stock_reserve_many
 
     tally = Tally()
     rng = random.Random(f"{run}-{worker}")
     connection.ensure_connection()
-    reserve: Callable[[int, int], bool]
+    reserve: Callable[[int], int]  # -> how many of this call's reservations succeeded
     if mode == "sql":
         cursor = connection.cursor()
 
-        def reserve(target: int, _i: int) -> bool:
-            cursor.execute(
-                BARE_SQL,
-                [target],
-            )
-            return cursor.rowcount == 1
+        def reserve(_i: int) -> int:
+            cursor.execute(BARE_SQL, [rng.choice(targets)])
+            return cursor.rowcount
+
+    elif batch == 1:
+
+        def reserve(i: int) -> int:
+            try:
+                stock_reserve(reference=f"bench:{run}:{worker}:{i}", lines=[(rng.choice(targets), 1)])
+            except InsufficientStock:
+                return 0
+            return 1
 
     else:
 
-        def reserve(target: int, i: int) -> bool:
-            try:
-                stock_reserve(reference=f"bench:{run}:{worker}:{i}", lines=[(target, 1)])
-            except InsufficientStock:
-                return False
-            return True
+        def reserve(i: int) -> int:
+            requests = [
+                ReserveRequest(f"bench:{run}:{worker}:{i}:{j}", [(rng.choice(targets), 1)])
+                for j in range(batch)
+            ]
+            return sum(result.ok for result in stock_reserve_many(requests=requests))
 
+    per_call = 1 if mode == "sql" else batch
     try:
         barrier.wait(timeout=120)
         tally.started = time.monotonic()
@@ -175,10 +184,9 @@ def work(
         i = 0
         while i < max_ops and time.monotonic() < deadline:
             try:
-                if reserve(rng.choice(targets), i):
-                    tally.ok += 1
-                else:
-                    tally.refused += 1
+                ok = reserve(i)
+                tally.ok += ok
+                tally.refused += per_call - ok
             except Exception as exc:
                 tally.errors += 1
                 tally.first_error = tally.first_error or repr(exc)
@@ -210,6 +218,7 @@ def run_scenario(
     use_threads: bool,
     run: str,
     profile_dir: str = "",
+    batch: int = 1,
 ) -> list[Tally]:
     from django.db import connections
 
@@ -225,6 +234,7 @@ def run_scenario(
             "run": run,
             "worker": worker,
             "barrier": barrier,
+            "batch": batch,
         }
 
     if use_threads:
@@ -278,12 +288,12 @@ def verify(
     targets: dict[str, Any], successes: dict[str, int], limited: int, limited_ok: dict[str, int]
 ) -> list[str]:
     """Every way an oversell or a lost update would show; returns the problems found."""
-    from django.db.models import Count, Sum
+    from django.db.models import Count, F, Sum
 
     from inventory.models import Reservation, StockLevel, StockMovement
 
     problems: list[str] = []
-    if StockLevel.objects.filter(reserved__gt=models_f("on_hand")).exists():
+    if StockLevel.objects.filter(reserved__gt=F("on_hand")).exists():
         problems.append("a StockLevel has reserved > on_hand")
     for mode, ok in limited_ok.items():
         if ok != limited:
@@ -320,12 +330,6 @@ def verify(
     return problems
 
 
-def models_f(name: str) -> Any:
-    from django.db.models import F
-
-    return F(name)
-
-
 # --- Main -------------------------------------------------------------------------------------------
 
 
@@ -338,6 +342,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed runs per scenario (median printed)")
     parser.add_argument("--skus", type=int, default=1000)
     parser.add_argument("--threads", action="store_true", help="threads instead of processes")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="service workers reserve N requests per stock_reserve_many call (as order collection does)",
+    )
     parser.add_argument(
         "--setup-sql",
         default="",
@@ -369,7 +379,10 @@ def main() -> None:
         pg_version = row[0].split(",")[0] if row else "?"
 
     kind = "threads" if args.threads else "processes"
+    if args.batch > 1:
+        kind += f"; the service reserves {args.batch} one-line requests per stock_reserve_many call"
     print(f"database {connection.settings_dict['NAME']} ({pg_version}), {os.cpu_count()} CPUs")
+    print("load average before: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(
         f"{args.workers} worker {kind}, each its own connection; {args.rounds} x {args.seconds:g} s per run"
     )
@@ -389,6 +402,7 @@ def main() -> None:
                     use_threads=args.threads,
                     run=f"{where}{round_}",
                     profile_dir=args.profile,
+                    batch=args.batch,
                 )
                 check_errors(scenario.name, tallies)
                 if any(t.refused for t in tallies):
@@ -415,6 +429,7 @@ def main() -> None:
         limited_ok[mode] = sum(t.ok for t in tallies)
         successes[mode] += limited_ok[mode]
 
+    print("load average after:  " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     print()
     print(f"{'reservations/s (median)':28} {'service':>10} {'bare SQL':>10} {'ratio':>8} {'goal':>6}")
     goals = {"spread": 1 / 2, "hot": 1 / 3}
