@@ -43,7 +43,7 @@ from inventory.services import (
 from tests.catalog.factories import SkuFactory, make_bundle
 from tests.inventory.factories import LocationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db]
 
 SINGLES = 3
 REFERENCES = [f"orderline:{i}" for i in range(6)]
@@ -340,7 +340,7 @@ def test_any_sequence_of_stock_operations_keeps_ledger_levels_and_reservations_i
     run_state_machine_as_test(
         StockMachine,
         settings=settings(
-            max_examples=20,
+            max_examples=30,
             stateful_step_count=20,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
