@@ -319,8 +319,11 @@ def test_profiles_resolve_by_builtin_key_own_name_or_id_and_unknown_ones_are_nam
 def test_a_big_sheet_registers_in_a_job_with_progress(
     settings, django_capture_on_commit_callbacks, admin_user, monkeypatch
 ) -> None:
+    from oms.celery import app
+
     settings.ORDER_IMPORT_JOB_THRESHOLD = 5
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Celery read its settings when the app was first used; change the app itself.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
     batch = upload(smartstore_account())
     progress: list[int] = []
     real = services_import.job_progress
