@@ -408,8 +408,9 @@ class NaverCommerceAdapter(ChannelAdapter):
 
     def _changed_in_window(self, start: datetime, end: datetime) -> Iterator[_Changed]:
         params: dict[str, Any] = {
-            "lastChangedFrom": _iso(start),
-            "lastChangedTo": _iso(end),
+            # Both ends rounded up alike: the windows still meet exactly and never pass 24 h.
+            "lastChangedFrom": _iso(_ceil_ms(start)),
+            "lastChangedTo": _iso(_ceil_ms(end)),
             "limitCount": LAST_CHANGED_LIMIT,
         }
         pages = 0
@@ -812,6 +813,13 @@ def _iso(moment: datetime) -> str:
     """Naver's date-time: KST with milliseconds, e.g. 2025-01-15T09:30:00.000+09:00."""
     kst = moment.astimezone(KST)
     return kst.strftime("%Y-%m-%dT%H:%M:%S.") + f"{kst.microsecond // 1000:03d}+09:00"
+
+
+def _ceil_ms(moment: datetime) -> datetime:
+    """Round up to the millisecond the API speaks in, so a change in the last fraction of a
+    millisecond before `until` is inside the window rather than in the gap before the next."""
+    spare = moment.microsecond % 1000
+    return moment + timedelta(microseconds=1000 - spare) if spare else moment
 
 
 def _aware(moment: datetime) -> datetime:

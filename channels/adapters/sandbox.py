@@ -213,7 +213,11 @@ class SandboxAdapter(ChannelAdapter):
             raise SandboxSkippedItems(list(self.skipped))
 
     def _window(self, start: datetime, end: datetime) -> Iterator[ChannelOrder]:
-        params: dict[str, Any] = {"changed_from": _iso(start), "changed_to": _iso(end), "limit": PAGE_SIZE}
+        params: dict[str, Any] = {
+            "changed_from": _iso(_ceil_ms(start)),
+            "changed_to": _iso(_ceil_ms(end)),
+            "limit": PAGE_SIZE,
+        }
         for _page in range(MAX_PAGES):
             body = self._call("GET", "/orders", params=params)
             orders = body.get("orders") if isinstance(body, dict) else None
@@ -430,6 +434,13 @@ def _per_item(keys: list[str], results: list[Any]) -> list[ItemResult]:
 
 def _iso(moment: datetime) -> str:
     return dj_timezone.localtime(moment).isoformat(timespec="milliseconds")
+
+
+def _ceil_ms(moment: datetime) -> datetime:
+    """Round up to the millisecond the API speaks in, so a change in the last fraction of a
+    millisecond before `until` is inside the window."""
+    spare = moment.microsecond % 1000
+    return moment + timedelta(microseconds=1000 - spare) if spare else moment
 
 
 def _aware(moment: datetime) -> datetime:
