@@ -20,6 +20,9 @@ OPERATIONS_APPS = ("catalog", "orders", "inventory", "shipping", "cs", "analytic
 # Channel permissions that expose or change credentials, accounts and schedules: admins only.
 CHANNEL_ADMIN_ONLY_MODELS = ("channelaccount", "channelcredential")
 
+# Models everyone may read but only admins change (the courier table every sheet relies on).
+ADMIN_EDITED_MODELS = {("shipping", "courier")}
+
 
 class Role(enum.Enum):
     ADMIN = "관리자"
@@ -55,6 +58,8 @@ def role_grants(role: Role, app_label: str, codename: str) -> bool:
     action, _sep, model = codename.partition("_")
     if role is Role.ADMIN:
         return True
+    if (app_label, model) in ADMIN_EDITED_MODELS:
+        return action == "view"
     if role is Role.MANAGER:
         if app_label in OPERATIONS_APPS:
             return True

@@ -27,6 +27,7 @@ urlpatterns = [
     path("products/", include("catalog.urls")),
     path("stock/", include("inventory.urls")),
     path("orders/", include("orders.urls")),
+    path("shipping/", include("shipping.urls")),
     path("channels/", include("channels.urls")),
     path("sandbox/", include("channels.sandbox.urls")),
 ]
