@@ -40,3 +40,17 @@ def test_ready_shipment_holds_a_ready_line() -> None:
     (item,) = shipment.items.select_related("line")
     assert item.line.status == LineStatus.READY
     assert shipment.number.startswith("S")
+
+
+@pytest.mark.usefixtures("english")
+def test_tracking_numbers_are_checked_for_digits_and_the_couriers_lengths() -> None:
+    from shipping.couriers import TrackingNumberInvalid, tracking_validate
+
+    cj = courier("CJGLS")
+    assert tracking_validate(courier=cj, number=" 6012-3456-7890 ") == "601234567890"
+    assert tracking_validate(courier=cj, number=601234567890.0) == "601234567890"
+    with pytest.raises(TrackingNumberInvalid, match="10,12 digits; 60123456789 has 11"):
+        tracking_validate(courier=cj, number="60123456789")
+    with pytest.raises(TrackingNumberInvalid, match="digits only"):
+        tracking_validate(courier=cj, number="60123A567890")
+    assert tracking_validate(courier=courier("CUPARCEL"), number="12345") == "12345"
