@@ -149,6 +149,15 @@ class Shipment(models.Model):
         indexes = [
             models.Index(fields=["status", "-id"], name="shipment_status_idx"),
             models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),
+            # The desk: an account's boxes by state, and the search box (recipient by prefix,
+            # full phone).
+            models.Index(fields=["account", "status", "-id"], name="shipment_account_status_idx"),
+            models.Index(
+                fields=["recipient_name"],
+                name="shipment_recipient_like_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
+            models.Index(fields=["recipient_phone"], name="shipment_phone_idx"),
         ]
 
     def __str__(self) -> str:
