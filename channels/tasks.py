@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
@@ -25,6 +26,7 @@ from celery import Task, shared_task
 from channels.adapters.base import ChannelError, ChannelRateLimited, ChannelTemporaryError
 from channels.models import ChannelAccount, SyncJob
 from channels.schedules import account_schedules_sync_all
+from channels.services_accounts import calllog_prune
 from channels.services_sync import (
     SyncBusy,
     SyncRefused,
@@ -45,6 +47,9 @@ BACKOFF_MAX_SECONDS = 600
 # Beat-driven pushes never wait for the push lock: the next tick comes in seconds.
 SCHEDULED_LOCK_WAIT = 0.0
 RECONCILE_LOCK_WAIT = 60.0
+# API call rows are kept this long (the sync monitor shows a job's calls; jobs keep their counts
+# and errors after their calls are gone).
+CALLLOG_KEEP = timedelta(days=30)
 
 
 def _retry_error(task: Task, error: ChannelError | None) -> None:
@@ -219,6 +224,15 @@ def channel_pending_writes_task() -> None:
 def channel_schedules_sync_task() -> None:
     """Beat, every few minutes: every account has the collection schedule it should."""
     account_schedules_sync_all()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def channel_calllog_prune_task() -> int:
+    """Beat, daily: drop API call rows older than CALLLOG_KEEP (every call of every account adds
+    one, so the table would grow without end)."""
+    deleted = calllog_prune(older_than=CALLLOG_KEEP)
+    logger.info("pruned %d API call rows", deleted)
+    return deleted
 
 
 # The task for each kind of sync job, for the sync monitor's retry button.

@@ -299,6 +299,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "options": {"expires": 300},
     },
+    "channels-calllog-prune": {
+        "task": "channels.tasks.channel_calllog_prune_task",
+        "schedule": crontab(hour=4, minute=40),
+        "options": {"expires": 3600},
+    },
 }
 CELERY_IMPORTS = ["channels.tasks_sandbox"]  # the sandbox marketplace's buyers (not a tasks.py module)
 CELERY_BEAT_SCHEDULE["sandbox-orders"] = {"task": "channels.tasks_sandbox.sandbox_tick_task", "schedule": 10}

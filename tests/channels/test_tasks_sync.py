@@ -9,10 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from celery.schedules import crontab
 from django.conf import settings
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from channels.models import ChannelAccount, SyncJob
+from channels.models import CallLog, ChannelAccount, SyncJob
 from channels.schedules import account_schedule_sync, account_schedules_sync_all, collect_schedule_name
 from channels.services_accounts import (
     channel_account_pause,
@@ -24,6 +26,8 @@ from channels.services_accounts import (
 from channels.services_sync import STOCK_PUSH_LOCK, run_lock
 from channels.sync_models import LineSync
 from channels.tasks import (
+    CALLLOG_KEEP,
+    channel_calllog_prune_task,
     channel_dispatch_task,
     channel_orders_collect_task,
     channel_pending_writes_task,
@@ -120,6 +124,22 @@ def test_the_fixed_schedules_are_in_the_beat_settings() -> None:
     assert beat["channels.tasks.channel_product_push_task"]["schedule"] == 60
     assert "channels.tasks.channel_stock_reconcile_task" in beat
     assert "channels.tasks.channel_pending_writes_task" in beat
+
+
+def test_old_api_calls_are_pruned_daily_by_beat(naver_account: ChannelAccount) -> None:
+    # given a call row older than what is kept and a fresh one
+    old = CallLog.objects.create(account=naver_account, method="GET", path="/old")
+    CallLog.objects.filter(pk=old.pk).update(at=timezone.now() - CALLLOG_KEEP - timedelta(days=1))
+    fresh = CallLog.objects.create(account=naver_account, method="GET", path="/new")
+    # then beat runs the prune once a day ...
+    schedule: dict[str, Any] = settings.CELERY_BEAT_SCHEDULE
+    (entry,) = [e for e in schedule.values() if e["task"] == "channels.tasks.channel_calllog_prune_task"]
+    assert isinstance(entry["schedule"], crontab)
+    assert entry["schedule"].hour == {4} and entry["schedule"].minute == {40}
+    assert "channels.tasks.channel_calllog_prune_task" in app.tasks
+    # ... and the task drops only the old row
+    assert channel_calllog_prune_task.apply().get() == 1
+    assert list(CallLog.objects.values_list("pk", flat=True)) == [fresh.pk]
 
 
 # --- tasks ----------------------------------------------------------------------------------------
