@@ -237,7 +237,8 @@ def channel_account_update(
     if not changes:
         return locked
     locked.save(update_fields=[*update_fields, "updated_at"])
-    if _STOCK_RULE_FIELDS & changes.keys() and locked.stock_push_enabled:
+    recovered = changes.get("status") == [ChannelAccount.Status.ERROR, ChannelAccount.Status.ACTIVE]
+    if (_STOCK_RULE_FIELDS & changes.keys() or recovered) and locked.stock_push_enabled:
         _mark_account_stock_dirty(locked)
     audit_record(actor=actor, action="channel_account.update", obj=locked, changes=changes)
     account_schedule_sync(locked)
@@ -297,11 +298,15 @@ def channel_account_record_error(*, account_id: int, message: str, auth: bool) -
 
 @transaction.atomic
 def channel_account_record_ok(*, account_id: int) -> None:
-    """A call with the account's credentials worked: an account in error is active again."""
+    """A call with the account's credentials worked: an account in error is active again, and
+    its listings are marked stock-dirty, since the stock push left them alone while it was in
+    error (pushable_listings) and stock that changed meanwhile must reach the channel now."""
     account = ChannelAccount.objects.select_for_update().get(pk=account_id)
     if account.status == ChannelAccount.Status.ERROR:
         account.status = ChannelAccount.Status.ACTIVE
         account.save(update_fields=["status", "updated_at"])
+        if account.stock_push_enabled:
+            _mark_account_stock_dirty(account)
         audit_record(
             actor=None,
             action="channel_account.recovered",

@@ -20,6 +20,7 @@ from channels.services_accounts import (
     channel_account_create,
     channel_account_pause,
     channel_account_record_error,
+    channel_account_record_ok,
     channel_account_resume,
     channel_account_update,
     listing_autolink,
@@ -184,6 +185,46 @@ def test_new_credentials_take_an_account_out_of_error(fake_adapters) -> None:
         actor=None, account=account, credentials={"client_secret": "sk_new_0123456789"}
     )
     assert account.status == ChannelAccount.Status.ACTIVE
+
+
+def _errored_account_with_listings() -> tuple[ChannelAccount, Listing, Listing]:
+    account = _shop_account()
+    linked = ListingFactory.create(account=account, sku=SkuFactory.create(), linked_by="manual")
+    excluded = ListingFactory.create(
+        account=account, sku=SkuFactory.create(), linked_by="manual", stock_sync_excluded=True
+    )
+    ListingFactory.create(account=account)  # not linked to a SKU: nothing to push
+    channel_account_record_error(account_id=account.pk, message="expired key", auth=True)
+    StockDirty.objects.all().delete()
+    return account, linked, excluded
+
+
+def test_an_account_recovering_on_its_own_marks_its_listings_for_the_stock_push(fake_adapters) -> None:
+    # given an account in error whose stock changed meanwhile (the push skipped it)
+    account, linked, _excluded = _errored_account_with_listings()
+    # when a call works again (a collection, a push or the connection test)
+    channel_account_record_ok(account_id=account.pk)
+    # then it is active and every linked, synced listing's SKU is pushed next
+    account.refresh_from_db()
+    assert account.status == ChannelAccount.Status.ACTIVE
+    assert list(StockDirty.objects.values_list("sku_id", flat=True)) == [linked.sku_id]
+    # and a healthy account's every good call marks nothing
+    StockDirty.objects.all().delete()
+    channel_account_record_ok(account_id=account.pk)
+    assert not StockDirty.objects.exists()
+
+
+def test_new_credentials_mark_the_recovered_accounts_listings_for_the_stock_push(fake_adapters) -> None:
+    account, linked, _excluded = _errored_account_with_listings()
+    channel_account_update(actor=None, account=account, credentials={"client_secret": "sk_new_0123456789"})
+    assert list(StockDirty.objects.values_list("sku_id", flat=True)) == [linked.sku_id]
+
+
+def test_a_recovered_account_without_stock_push_marks_nothing(fake_adapters) -> None:
+    account, _linked, _excluded = _errored_account_with_listings()
+    ChannelAccount.objects.filter(pk=account.pk).update(stock_push_enabled=False)
+    channel_account_record_ok(account_id=account.pk)
+    assert not StockDirty.objects.exists()
 
 
 def test_pause_and_resume_are_audited(fake_adapters, admin_user) -> None:
