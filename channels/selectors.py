@@ -16,7 +16,7 @@ from catalog.models import Sku
 from channels.adapters.base import Capability, ChannelAdapter, CredentialField
 from channels.crypto import CredentialsUnreadable, decrypt_credentials, mask
 from channels.models import CallLog, ChannelAccount, Listing, Marketplace, SyncJob
-from channels.registry import adapter_class
+from channels.registry import adapter_class, marketplace_offered
 
 # --- Marketplaces -----------------------------------------------------------------------------
 
@@ -50,8 +50,8 @@ def marketplace_info(code: str) -> MarketplaceInfo:
 
 
 def marketplace_infos() -> list[MarketplaceInfo]:
-    """Every marketplace, those with an API connection first."""
-    infos = [marketplace_info(code) for code in Marketplace.values]
+    """Every marketplace a new account may be made for, those with an API connection first."""
+    infos = [marketplace_info(code) for code in Marketplace.values if marketplace_offered(code)]
     return sorted(infos, key=lambda m: not m.has_api)
 
 

@@ -35,7 +35,7 @@ from channels.adapters.base import (
 from channels.crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials
 from channels.http import adapter_for, redactor_for
 from channels.models import CallLog, ChannelAccount, Listing, Marketplace, OptionMapping, SyncJob
-from channels.registry import adapter_class
+from channels.registry import adapter_class, marketplace_offered
 from channels.schedules import account_schedule_sync
 from inventory.services import mark_stock_dirty
 from oms.models import User
@@ -153,11 +153,14 @@ def channel_account_create(
     credentials: Mapping[str, str | None] | None = None,
     settings: Mapping[str, Any] | None = None,
 ) -> ChannelAccount:
-    if marketplace not in Marketplace.values:
+    if marketplace not in Marketplace.values or not marketplace_offered(marketplace):
         raise AccountError(
             fields={
                 "marketplace": _("Unknown marketplace %(code)s. Choose one of: %(codes)s.")
-                % {"code": marketplace, "codes": ", ".join(Marketplace.values)}
+                % {
+                    "code": marketplace,
+                    "codes": ", ".join(c for c in Marketplace.values if marketplace_offered(c)),
+                }
             }
         )
     values, changed = _merge_credentials(marketplace=marketplace, old={}, changes=dict(credentials or {}))

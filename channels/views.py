@@ -22,6 +22,7 @@ from channels.forms import (
     SyncJobFilterForm,
 )
 from channels.models import ChannelAccount, Listing, Marketplace, SyncJob
+from channels.registry import marketplace_offered
 from channels.selectors import (
     LISTING_ORDER,
     account_credentials_view,
@@ -81,7 +82,7 @@ def account_list_view(request: AuthedHttpRequest) -> HttpResponse:
 @permission_required("channels.add_channelaccount", raise_exception=True)
 def account_create_view(request: AuthedHttpRequest) -> HttpResponse:
     code = request.POST.get("marketplace") or request.GET.get("marketplace") or ""
-    if code not in Marketplace.values:
+    if code not in Marketplace.values or not marketplace_offered(code):
         return render(request, "channels/account_pick.html", {"marketplaces": marketplace_infos()})
     info = marketplace_info(code)
     form = AccountForm(request.POST or None, marketplace=info)

@@ -102,6 +102,9 @@ class ChannelAdapter(abc.ABC):
     capabilities: ClassVar[frozenset[Capability]]
     credential_fields: ClassVar[tuple[CredentialField, ...]]
     default_base_url: ClassVar[str]
+    # A marketplace that exists only for demos and tests (the sandbox): the registry leaves it
+    # out, and the account picker does not offer it, while settings.OMS_SANDBOX_ENABLED is off.
+    demo_only: ClassVar[bool] = False
     # Requests per second the marketplace allows per account (channel-specs.md); the service's
     # token bucket uses it.
     rate_per_second: ClassVar[float] = 5.0

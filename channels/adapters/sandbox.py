@@ -78,6 +78,7 @@ class _Malformed(ValueError):
 class SandboxAdapter(ChannelAdapter):
     code = "sandbox"
     label = _("Sandbox marketplace")
+    demo_only = True
     capabilities = frozenset(
         {
             Capability.COLLECT_ORDERS,

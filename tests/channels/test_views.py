@@ -12,7 +12,8 @@ from django.utils import translation
 
 from channels.crypto import decrypt_credentials
 from channels.models import CallLog, ChannelAccount, Listing, SyncJob
-from channels.services_accounts import channel_account_create, channel_account_record_error
+from channels.registry import adapter_class
+from channels.services_accounts import AccountError, channel_account_create, channel_account_record_error
 from oms.models import AuditLog
 from oms.roles import Role
 from tests.catalog.factories import SkuFactory
@@ -74,6 +75,27 @@ def test_the_account_list_shows_status_and_errors(admin, fake_adapters) -> None:
 def test_connect_a_channel_starts_with_the_marketplace_picker(admin, fake_adapters) -> None:
     html = _html(admin.get(reverse("channels:account_create")))
     assert f"?marketplace={SHOP_CODE}" in html and "?marketplace=11st" in html
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_sandbox_marketplace_is_offered_only_while_it_is_served(admin, settings, enabled) -> None:
+    # given the real adapters, and the sandbox on (demo, tests) or off (production)
+    settings.OMS_SANDBOX_ENABLED = enabled
+    # then the picker offers it (with its API) only when on
+    picker = _html(admin.get(reverse("channels:account_create")))
+    assert "?marketplace=smartstore" in picker
+    assert ("?marketplace=sandbox" in picker) is enabled
+    assert (adapter_class("sandbox") is not None) is enabled
+    # and asking for it by hand when off shows the picker again; nothing is made
+    response = admin.post(
+        reverse("channels:account_create"),
+        {"marketplace": "sandbox", "name": "샌드박스", "cred_api_key": "k"},
+    )
+    if not enabled:
+        assert response.status_code == 200 and "?marketplace=smartstore" in _html(response)
+        assert not ChannelAccount.objects.exists()
+        with pytest.raises(AccountError):
+            channel_account_create(actor=None, marketplace="sandbox", name="샌드박스")
 
 
 def test_create_an_account_with_credentials_then_the_secret_is_never_shown_again(
