@@ -1,0 +1,803 @@
+"""Boxes from confirmed lines (출고 생성, 합포장), and changing them by hand: merge, split, cancel.
+
+The 합포장 key (../shared/channel-specs.md, Normalisation): the channel's own bundle id (Naver
+packageNumber, Coupang shipmentBoxId) within its account, else the recipient: name + normalised
+phone + normalised address + zip. Lines of one key go into one box; lines of a product marked
+합포장 불가 go alone. Lines enter a box and become READY in the same transaction, through
+orders.services; a line is in at most one box (ShipmentItem.line is one-to-one, and the lines
+are locked in pk order while the boxes are made).
+
+A line that is cancelled (or asked to be) after it entered a box must never be picked, packed or
+shipped: `shipment_prune` takes it out, and every service here prunes first. `live_items` are
+the items the other stages work on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from channels.models import ChannelAccount
+from oms.models import User
+from oms.services import audit_record, audit_record_many
+from orders.models import LineSku, LineStatus, Order, OrderEvent, OrderLine
+from orders.normalize import normalize_address, normalize_phone, normalize_zip
+from orders.services import lines_transition
+from shipping.couriers import default_courier
+from shipping.lock_objects import lock_lines, lock_shipments
+from shipping.models import OPEN_SHIPMENT_STATES, Shipment, ShipmentItem, ShipmentStatus, shipment_number
+
+S = LineStatus
+
+# Lines a box may be built from: confirmed ones, and READY ones that are in no box (a line that
+# left a box on hold or on a cancel request and came back).
+BUILDABLE_STATES = (S.CONFIRMED, S.READY)
+# The only state in which a line in a box is picked, packed and shipped.
+LIVE_LINE_STATES = (S.READY,)
+# A line in an open box in one of these states leaves the box (shipment_prune): it will not ship
+# from it. Held lines stay (they come back) but are not live.
+PRUNED_LINE_STATES = (S.NEW, S.CONFIRMED, S.CANCEL_REQUESTED, S.CANCELLED)
+# Boxes that can still be merged, split or dissolved: nothing packed, nothing sent.
+EDITABLE_STATES = (ShipmentStatus.READY, ShipmentStatus.PRINTED)
+
+CHUNK = 2000  # lines per transaction while building
+SOLO_PREFIX = "solo:"  # merge_key of a box that must never take other lines
+MERGE_KEY_MAX = 400
+ADVISORY_NAMESPACE = 61001  # pg_advisory_xact_lock(namespace, key hash) while building
+
+
+class ShipmentRefused(Exception):
+    """A box change that was refused; nothing was written. str() is for the user."""
+
+
+# --- Outcome ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkippedLine:
+    line_id: int
+    order_id: int
+    external_line_id: str
+    reason: str
+
+
+@dataclass
+class BuildOutcome:
+    created: list[int] = field(default_factory=list)  # new shipment ids
+    joined: dict[int, int] = field(default_factory=dict)  # existing shipment id -> lines added
+    lines_boxed: int = 0
+    skipped: list[SkippedLine] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": len(self.created),
+            "joined": len(self.joined),
+            "lines": self.lines_boxed,
+            "skipped": len(self.skipped),
+            "skipped_rows": [
+                [s.line_id, s.order_id, s.external_line_id, s.reason] for s in self.skipped[:200]
+            ],
+        }
+
+    def summary(self) -> str:
+        return _(
+            "%(created)d shipments created, %(lines)d lines boxed (%(joined)d existing boxes took more), "
+            "%(skipped)d lines skipped."
+        ) % {
+            "created": len(self.created),
+            "lines": self.lines_boxed,
+            "joined": len(self.joined),
+            "skipped": len(self.skipped),
+        }
+
+
+# --- Keys ------------------------------------------------------------------------------------
+
+
+def _collapse(text: str) -> str:
+    return normalize_address(text or "")
+
+
+def recipient_key(order: Order) -> str:
+    """name | phone digits | address (whitespace collapsed) | zip."""
+    parts = (
+        _collapse(order.recipient_name),
+        normalize_phone(order.recipient_phone).digits,
+        normalize_address(order.address1, order.address2),
+        normalize_zip(order.zip_code).code,
+    )
+    return "r:" + "|".join(parts)
+
+
+def merge_key(order: Order, *, across_channels: bool) -> str:
+    """The 합포장 key of an order's lines: its account and the channel's bundle id when it has
+    one, else its account and recipient; across channels the recipient alone."""
+    if across_channels:
+        key = "*|" + recipient_key(order)
+    elif order.bundle_key.strip():
+        key = f"{order.account_id}|b:{order.bundle_key.strip()}"
+    else:
+        key = f"{order.account_id}|{recipient_key(order)}"
+    if len(key) > MERGE_KEY_MAX:
+        scope = key.split("|", 1)[0]
+        key = f"{scope}|h:{hashlib.sha256(key.encode()).hexdigest()}"
+    return key
+
+
+def _join_candidates(key: str, account_ids: Iterable[int]) -> list[str]:
+    """Keys of open boxes a group may join: its own key and, across channels, the same
+    recipient's box of any one account."""
+    if not key.startswith("*|"):
+        return [key]
+    rest = key[2:]
+    return [key, *(f"{acct}|{rest}" for acct in sorted(set(account_ids)))]
+
+
+# --- Reads the other stages use ----------------------------------------------------------------
+
+
+def live_items_q(prefix: str = "") -> Q:
+    """Items that are really to be picked, packed and shipped (the line is READY)."""
+    return Q(**{f"{prefix}line__status__in": LIVE_LINE_STATES})
+
+
+def live_items(shipment: Shipment | int) -> QuerySet[ShipmentItem]:
+    """A box's items that ship: lines cancelled, asked to be cancelled or on hold are left out."""
+    shipment_id = shipment if isinstance(shipment, int) else shipment.pk
+    return (
+        ShipmentItem.objects.filter(shipment_id=shipment_id)
+        .filter(live_items_q())
+        .select_related("line", "line__order")
+        .order_by("pk")
+    )
+
+
+def stale_items_q(prefix: str = "") -> Q:
+    """Items of an open box whose line will not ship from it (shipment_prune removes them)."""
+    return Q(**{f"{prefix}line__status__in": PRUNED_LINE_STATES})
+
+
+# --- Building ----------------------------------------------------------------------------------
+
+
+def _candidates(account: ChannelAccount | None, line_ids: Sequence[int] | None) -> QuerySet[OrderLine]:
+    lines = OrderLine.objects.all()
+    if account is not None:
+        lines = lines.filter(account=account)
+    if line_ids is not None:
+        lines = lines.filter(pk__in=list(line_ids))
+    return lines
+
+
+def _skip_reasons(
+    account: ChannelAccount | None, line_ids: Sequence[int] | None, *, limit: int = 5000
+) -> list[SkippedLine]:
+    """Lines waiting to be boxed that can't be yet, each with why. Without chosen lines only the
+    ones a seller would expect to go (confirmed, or held from confirmed); with chosen lines every
+    one that can't go."""
+    lines = _candidates(account, line_ids)
+    blocked = Q(status__in=BUILDABLE_STATES, shipment_item__isnull=True) & (
+        Q(unmapped=True) | Q(backorder=True) | Q(skus__isnull=True)
+    )
+    held = Q(status=S.HOLD, status_before_hold__in=BUILDABLE_STATES, shipment_item__isnull=True)
+    if line_ids is None:
+        lines = lines.filter(blocked | held)
+    rows = (
+        lines.distinct()
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "order_id",
+            "external_line_id",
+            "status",
+            "unmapped",
+            "backorder",
+            "shipment_item__shipment_id",
+        )[:limit]
+    )
+    with_skus = set(
+        LineSku.objects.filter(line_id__in=[r[0] for r in rows]).values_list("line_id", flat=True).distinct()
+    )
+    out = []
+    for pk, order_id, ext, status, unmapped, backorder, in_box in rows:
+        if in_box:
+            reason = _("already in shipment %(number)s") % {"number": shipment_number(in_box)}
+        elif status == S.HOLD:
+            reason = _("on hold")
+        elif status not in BUILDABLE_STATES:
+            reason = _("%(state)s: only confirmed lines go into boxes") % {"state": LineStatus(status).label}
+        elif unmapped or pk not in with_skus:
+            reason = _("needs mapping to a SKU")
+        elif backorder:
+            reason = _("short of stock")
+        else:
+            continue
+        out.append(SkippedLine(pk, order_id, ext, reason))
+    return out
+
+
+def _eligible(account: ChannelAccount | None, line_ids: Sequence[int] | None) -> QuerySet[OrderLine]:
+    return _candidates(account, line_ids).filter(
+        status__in=BUILDABLE_STATES,
+        shipment_item__isnull=True,
+        unmapped=False,
+        backorder=False,
+        skus__isnull=False,
+    )
+
+
+def _chunks_by_group(rows: Sequence[tuple[int, str]], size: int) -> list[list[int]]:  # rows: (line id, key)
+    """Line ids in chunks of about `size`, never splitting one key across chunks (unless one
+    key alone is bigger than a chunk)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for pk, key in rows:
+        groups[key].append(pk)
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for ids in groups.values():
+        if current and len(current) + len(ids) > size:
+            chunks.append(current)
+            current = []
+        current.extend(ids)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _snapshot(orders: Sequence[Order]) -> dict[str, str]:
+    first = orders[0]
+    messages: list[str] = []
+    for order in orders:
+        message = order.delivery_message.strip()
+        if message and message not in messages:
+            messages.append(message)
+    return {
+        "recipient_name": first.recipient_name[:100],
+        "recipient_phone": first.recipient_phone[:20],
+        "recipient_phone2": first.recipient_phone2[:20],
+        "zip_code": first.zip_code[:7],
+        "address": normalize_address(first.address1, first.address2)[:500],
+        "delivery_message": " / ".join(messages)[:500],
+    }
+
+
+def shipments_build(
+    *,
+    actor: User | None,
+    account: ChannelAccount | None = None,
+    across_channels: bool = False,
+    line_ids: Sequence[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildOutcome:
+    """출고 생성 (합포장): box every confirmed line that can ship (mapped, fully reserved, not held,
+    in no box), one box per 합포장 key, one box per line of a 합포장 불가 product. A group joins an
+    existing box of the same key that is still READY without a tracking number. Safe to run
+    twice: boxed lines are not candidates any more. `progress(done, total)` after each chunk."""
+    outcome = BuildOutcome()
+    shipment_prune()
+    outcome.skipped = _skip_reasons(account, line_ids)
+    rows = list(
+        _eligible(account, line_ids)
+        .distinct()
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "order__account_id",
+            "order__bundle_key",
+            "order__recipient_name",
+            "order__recipient_phone",
+            "order__address1",
+            "order__address2",
+            "order__zip_code",
+        )
+    )
+    keyed = []
+    for pk, acct, bundle, name, phone, addr1, addr2, zip_code in rows:
+        order = Order(
+            account_id=acct,
+            bundle_key=bundle,
+            recipient_name=name,
+            recipient_phone=phone,
+            address1=addr1,
+            address2=addr2,
+            zip_code=zip_code,
+        )
+        keyed.append((pk, merge_key(order, across_channels=across_channels)))
+    total = len(keyed)
+    done = 0
+    courier = default_courier()
+    for chunk in _chunks_by_group(keyed, CHUNK):
+        _build_chunk(
+            chunk,
+            actor=actor,
+            across_channels=across_channels,
+            courier_id=courier.pk if courier else None,
+            into=outcome,
+        )
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+    return outcome
+
+
+@transaction.atomic
+def _build_chunk(
+    line_ids: Sequence[int],
+    *,
+    actor: User | None,
+    across_channels: bool,
+    courier_id: int | None,
+    into: BuildOutcome,
+) -> None:
+    lines = lock_lines(
+        line_ids,
+        queryset=OrderLine.objects.filter(
+            status__in=BUILDABLE_STATES, unmapped=False, backorder=False
+        ).select_related("order"),
+    )
+    # Read after the lock: a line another build boxed while we waited is in a box now.
+    boxed = set(
+        ShipmentItem.objects.filter(line_id__in=[ln.pk for ln in lines]).values_list("line_id", flat=True)
+    )
+    lines = [ln for ln in lines if ln.pk not in boxed]
+    if not lines:
+        return
+    ids = [ln.pk for ln in lines]
+    solo = set(
+        LineSku.objects.filter(line_id__in=ids, sku__product__no_merge=True).values_list("line_id", flat=True)
+    )
+    for line in lines:
+        if not line.order.recipient_name.strip() or not (line.order.address1 or line.order.address2).strip():
+            into.skipped.append(
+                SkippedLine(
+                    line.pk, line.order_id, line.external_line_id, _("the order has no recipient or address")
+                )
+            )
+    lines = [
+        ln
+        for ln in lines
+        if ln.order.recipient_name.strip() and (ln.order.address1 or ln.order.address2).strip()
+    ]
+
+    # Confirmed lines become READY first; only those the state machine moved go into boxes.
+    to_ready = [ln for ln in lines if ln.status == S.CONFIRMED]
+    moved = (
+        lines_transition(lines=to_ready, target=S.READY, actor=actor, note=_("combined shipping"))
+        if to_ready
+        else None
+    )
+    refused = {ln.pk: why for ln, why in (moved.refused if moved else [])}
+    for line in lines:
+        if line.pk in refused:
+            into.skipped.append(SkippedLine(line.pk, line.order_id, line.external_line_id, refused[line.pk]))
+    lines = [ln for ln in lines if ln.pk not in refused]
+    if not lines:
+        return
+
+    groups: dict[str, list[OrderLine]] = defaultdict(list)
+    for line in lines:
+        if line.pk in solo:
+            groups[f"{SOLO_PREFIX}{line.pk}"].append(line)
+        else:
+            groups[merge_key(line.order, across_channels=across_channels)].append(line)
+
+    # Two runs holding different lines of one key must not both make a box for it: the keys
+    # are locked too (after the lines, in one order), so the second run finds the first's box.
+    _lock_keys(groups)
+    # Open boxes of the same key, still READY and without a tracking number, take the group.
+    wanted: dict[str, str] = {}
+    account_ids = list(ChannelAccount.objects.values_list("pk", flat=True)) if across_channels else []
+    for key, group in groups.items():
+        if key.startswith(SOLO_PREFIX):
+            continue
+        for candidate in _join_candidates(key, account_ids):
+            wanted.setdefault(candidate, key)
+    existing: dict[str, Shipment] = {}
+    if wanted:
+        boxes = lock_shipments(
+            Shipment.objects.filter(
+                merge_key__in=list(wanted), status=ShipmentStatus.READY, tracking_number=""
+            ).values_list("pk", flat=True),
+            queryset=Shipment.objects.filter(status=ShipmentStatus.READY, tracking_number=""),
+        )
+        for box in boxes:  # pk order: the oldest box of a key wins
+            key = wanted[box.merge_key]
+            existing.setdefault(key, box)
+
+    now = timezone.now()
+    new_boxes: list[tuple[Shipment, list[OrderLine]]] = []
+    joined: list[tuple[Shipment, list[OrderLine]]] = []
+    for key, group in groups.items():
+        found = existing.get(key)
+        accounts = {ln.account_id for ln in group}
+        if found is not None:
+            if found.account_id is not None and accounts != {found.account_id}:
+                found.account_id = None
+                found.merge_key = key
+            found.pack_progress = {}
+            found.updated_at = now
+            joined.append((found, group))
+            continue
+        box = Shipment(
+            account_id=accounts.pop() if len(accounts) == 1 else None,
+            merge_key=key,
+            status=ShipmentStatus.READY,
+            courier_id=courier_id,
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+            **_snapshot(_orders_of(group)),
+        )
+        new_boxes.append((box, group))
+    Shipment.objects.bulk_create([box for box, _group in new_boxes])
+    if joined:
+        Shipment.objects.bulk_update(
+            [box for box, _group in joined], ["account", "merge_key", "pack_progress", "updated_at"]
+        )
+    items: list[ShipmentItem] = []
+    events: list[OrderEvent] = []
+    event_user = actor if actor is not None and actor.is_authenticated else None
+    for box, group in [*new_boxes, *joined]:
+        number = box.number
+        for line in group:
+            items.append(ShipmentItem(shipment=box, line=line))
+            events.append(
+                OrderEvent(
+                    order_id=line.order_id,
+                    line=line,
+                    type=OrderEvent.Type.NOTE,
+                    user=event_user,
+                    message=_("Packed into shipment %(number)s") % {"number": number},
+                    data={"shipment": box.pk},
+                )
+            )
+    ShipmentItem.objects.bulk_create(items)
+    OrderEvent.objects.bulk_create(events)
+    audit_record_many(
+        actor=actor,
+        action="shipment.build",
+        model=Shipment,
+        entries=[
+            (box.pk, box.number, {"lines": [ln.pk for ln in group], "new": i < len(new_boxes)})
+            for i, (box, group) in enumerate([*new_boxes, *joined])
+        ],
+    )
+    into.created += [box.pk for box, _group in new_boxes]
+    for box, group in joined:
+        into.joined[box.pk] = into.joined.get(box.pk, 0) + len(group)
+    into.lines_boxed += len(items)
+
+
+def _lock_keys(keys: Iterable[str]) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writing transaction at a time
+    numbers = sorted({zlib.crc32(k.encode()) - 2**31 for k in keys if not k.startswith(SOLO_PREFIX)})
+    if not numbers:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, k)) "
+            "FROM (SELECT k FROM unnest(%s::int[]) AS k ORDER BY k) AS s",
+            [ADVISORY_NAMESPACE, numbers],
+        )
+
+
+def _orders_of(group: Sequence[OrderLine]) -> list[Order]:
+    seen: dict[int, Order] = {}
+    for line in sorted(group, key=lambda ln: ln.pk):
+        seen.setdefault(line.order_id, line.order)
+    return list(seen.values())
+
+
+def buildable_line_count(*, account: ChannelAccount | None = None) -> int:
+    """How many lines a build would box now (the desk's "발주확인된 상품 N건")."""
+    return _eligible(account, None).distinct().count()
+
+
+# --- Pruning ---------------------------------------------------------------------------------
+
+
+def shipment_prune(*, shipment: Shipment | None = None, actor: User | None = None) -> int:
+    """Take lines that will not ship (cancelled, asked to be cancelled, back to confirmed) out of
+    open boxes, and cancel a box left empty. One box, or every open box. Returns how many lines
+    left their boxes."""
+    stale = ShipmentItem.objects.filter(stale_items_q(), shipment__status__in=OPEN_SHIPMENT_STATES)
+    if shipment is not None:
+        stale = stale.filter(shipment_id=shipment.pk)
+    if not stale.exists():
+        return 0
+    with transaction.atomic():
+        rows = list(
+            stale.order_by("pk")
+            .select_for_update(of=("self",))
+            .values_list("pk", "shipment_id", "line_id", "line__order_id", "line__status")
+        )
+        if not rows:
+            return 0
+        ShipmentItem.objects.filter(pk__in=[r[0] for r in rows]).delete()
+        event_user = actor if actor is not None and actor.is_authenticated else None
+        OrderEvent.objects.bulk_create(
+            OrderEvent(
+                order_id=order_id,
+                line_id=line_id,
+                type=OrderEvent.Type.NOTE,
+                user=event_user,
+                message=_("Taken out of shipment %(number)s (%(state)s)")
+                % {"number": shipment_number(box_id), "state": LineStatus(state).label},
+                data={"shipment": box_id},
+            )
+            for _pk, box_id, line_id, order_id, state in rows
+        )
+        touched = sorted({r[1] for r in rows})
+        empty = list(
+            Shipment.objects.filter(
+                pk__in=touched, items__isnull=True, status__in=OPEN_SHIPMENT_STATES
+            ).values_list("pk", flat=True)
+        )
+        Shipment.objects.filter(pk__in=touched).update(pack_progress={}, updated_at=timezone.now())
+        if empty:
+            Shipment.objects.filter(pk__in=empty).update(status=ShipmentStatus.CANCELLED)
+        audit_record_many(
+            actor=actor,
+            action="shipment.prune",
+            model=Shipment,
+            entries=[
+                (
+                    box_id,
+                    shipment_number(box_id),
+                    {"removed_lines": [r[2] for r in rows if r[1] == box_id], "cancelled": box_id in empty},
+                )
+                for box_id in touched
+            ],
+        )
+    return len(rows)
+
+
+# --- Changing boxes by hand ------------------------------------------------------------------
+
+
+def _refuse_unless_editable(boxes: Sequence[Shipment], *, what: str) -> None:
+    for box in boxes:
+        if box.status not in EDITABLE_STATES:
+            raise ShipmentRefused(
+                _("%(number)s is %(state)s; %(what)s only boxes that are not packed or shipped.")
+                % {"number": box.number, "state": box.get_status_display(), "what": what}
+            )
+    _refuse_if_sent(boxes)
+
+
+def _refuse_if_sent(boxes: Sequence[Shipment]) -> None:
+    sent = (
+        ShipmentItem.objects.filter(shipment__in=[b.pk for b in boxes])
+        .exclude(dispatch_state=ShipmentItem.Dispatch.WAITING)
+        .values_list("shipment_id", flat=True)
+        .first()
+    )
+    if sent:
+        raise ShipmentRefused(
+            _("%(number)s was already sent to its channel; it can't be changed.")
+            % {"number": shipment_number(sent)}
+        )
+
+
+def _no_merge_lines(box_ids: Sequence[int]) -> list[tuple[int, str]]:
+    return list(
+        LineSku.objects.filter(
+            line__shipment_item__shipment_id__in=list(box_ids), sku__product__no_merge=True
+        )
+        .values_list("line__shipment_item__shipment_id", "sku__product__name")
+        .distinct()
+    )
+
+
+def _line_events(lines: Iterable[tuple[int, int]], message: str, actor: User | None, box_id: int) -> None:
+    event_user = actor if actor is not None and actor.is_authenticated else None
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order_id=order_id,
+            line_id=line_id,
+            type=OrderEvent.Type.NOTE,
+            user=event_user,
+            message=message[:500],
+            data={"shipment": box_id},
+        )
+        for line_id, order_id in lines
+    )
+
+
+def shipment_merge(*, shipments: Sequence[Shipment], actor: User | None) -> Shipment:
+    """수동 합포장: open boxes without tracking numbers become one (the oldest). Boxes of a
+    합포장 불가 product, packed or shipped boxes, and boxes for different recipients are refused."""
+    ids = sorted({s.pk for s in shipments})
+    if len(ids) < 2:
+        raise ShipmentRefused(_("Choose at least two shipments to combine."))
+    for box_id in ids:
+        shipment_prune(shipment=Shipment(pk=box_id), actor=actor)
+    with transaction.atomic():
+        boxes = lock_shipments(ids)
+        if len(boxes) != len(ids):
+            raise ShipmentRefused(_("A chosen shipment no longer exists."))
+        _refuse_unless_editable(boxes, what=_("combine"))
+        for box in boxes:
+            if box.tracking_number:
+                raise ShipmentRefused(
+                    _(
+                        "%(number)s already has tracking number %(tracking)s; "
+                        "boxes with tracking numbers can't be combined."
+                    )
+                    % {"number": box.number, "tracking": box.tracking_number}
+                )
+        solo = _no_merge_lines(ids)
+        if solo:
+            raise ShipmentRefused(
+                _("%(number)s holds %(product)s, which never ships with other orders (합포장 불가).")
+                % {"number": shipment_number(solo[0][0]), "product": solo[0][1]}
+            )
+        names = {_collapse(b.recipient_name) for b in boxes}
+        if len(names) > 1:
+            raise ShipmentRefused(
+                _(
+                    "These shipments go to different recipients (%(names)s); "
+                    "only one recipient's boxes can be combined."
+                )
+                % {"names": ", ".join(sorted(names))}
+            )
+        target, others = boxes[0], boxes[1:]
+        other_ids = [b.pk for b in others]
+        moving = list(
+            ShipmentItem.objects.filter(shipment_id__in=other_ids).values_list("line_id", "line__order_id")
+        )
+        ShipmentItem.objects.filter(shipment_id__in=other_ids).update(shipment=target)
+        accounts = {b.account_id for b in boxes}
+        messages = [m for m in dict.fromkeys(b.delivery_message.strip() for b in boxes) if m]
+        target.account_id = accounts.pop() if len(accounts) == 1 and None not in accounts else None
+        target.delivery_message = " / ".join(messages)[:500]
+        target.status = ShipmentStatus.READY
+        target.printed_at = None
+        target.pack_progress = {}
+        target.save(
+            update_fields=[
+                "account",
+                "delivery_message",
+                "status",
+                "printed_at",
+                "pack_progress",
+                "updated_at",
+            ]
+        )
+        Shipment.objects.filter(pk__in=other_ids).update(
+            status=ShipmentStatus.CANCELLED, updated_at=timezone.now()
+        )
+        _line_events(
+            moving, _("Packed into shipment %(number)s") % {"number": target.number}, actor, target.pk
+        )
+        audit_record(
+            actor=actor,
+            action="shipment.merge",
+            obj=target,
+            changes={"merged": [b.number for b in others], "lines": [m[0] for m in moving]},
+        )
+    return target
+
+
+def shipment_split(*, shipment: Shipment, line_ids: Sequence[int], actor: User | None) -> Shipment:
+    """나누기: the chosen lines leave for a new box (same recipient, no tracking number)."""
+    chosen = set(line_ids)
+    if not chosen:
+        raise ShipmentRefused(_("Choose the lines that go into the new box."))
+    shipment_prune(shipment=shipment, actor=actor)
+    with transaction.atomic():
+        boxes = lock_shipments([shipment.pk])
+        if not boxes:
+            raise ShipmentRefused(_("A chosen shipment no longer exists."))
+        box = boxes[0]
+        _refuse_unless_editable([box], what=_("split"))
+        items = list(
+            ShipmentItem.objects.filter(shipment=box).values_list(
+                "line_id", "line__order_id", "line__account_id"
+            )
+        )
+        held = {line_id for line_id, _o, _a in items}
+        if not chosen <= held:
+            raise ShipmentRefused(
+                _("A chosen line is not in %(number)s any more; reload the page.") % {"number": box.number}
+            )
+        if chosen == held:
+            raise ShipmentRefused(_("Leave at least one line in %(number)s.") % {"number": box.number})
+        moving = [(line_id, order_id) for line_id, order_id, _a in items if line_id in chosen]
+        accounts_new = {acct for line_id, _o, acct in items if line_id in chosen}
+        accounts_old = {acct for line_id, _o, acct in items if line_id not in chosen}
+        new = Shipment.objects.create(
+            account_id=accounts_new.pop() if len(accounts_new) == 1 else None,
+            merge_key=box.merge_key,
+            status=ShipmentStatus.READY,
+            courier_id=box.courier_id,
+            recipient_name=box.recipient_name,
+            recipient_phone=box.recipient_phone,
+            recipient_phone2=box.recipient_phone2,
+            zip_code=box.zip_code,
+            address=box.address,
+            delivery_message=box.delivery_message,
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        ShipmentItem.objects.filter(shipment=box, line_id__in=chosen).update(shipment=new)
+        box.account_id = accounts_old.pop() if len(accounts_old) == 1 else None
+        box.pack_progress = {}
+        box.save(update_fields=["account", "pack_progress", "updated_at"])
+        _line_events(
+            moving,
+            _("Moved from shipment %(old)s to %(new)s") % {"old": box.number, "new": new.number},
+            actor,
+            new.pk,
+        )
+        audit_record(
+            actor=actor,
+            action="shipment.split",
+            obj=box,
+            changes={"new": new.number, "lines": sorted(chosen)},
+        )
+    return new
+
+
+def shipment_cancel(*, shipment: Shipment, actor: User | None) -> Shipment:
+    """출고 취소 (dissolve the box): its lines go back to confirmed, ready for another box."""
+    with transaction.atomic():
+        boxes = lock_shipments([shipment.pk])
+        if not boxes:
+            raise ShipmentRefused(_("A chosen shipment no longer exists."))
+        box = boxes[0]
+        if box.status == ShipmentStatus.CANCELLED:
+            return box
+        if box.status not in OPEN_SHIPMENT_STATES:
+            raise ShipmentRefused(
+                _("%(number)s is %(state)s; a shipped box can't be cancelled.")
+                % {"number": box.number, "state": box.get_status_display()}
+            )
+        _refuse_if_sent([box])
+        items = list(ShipmentItem.objects.filter(shipment=box).select_related("line"))
+        lines = [it.line for it in items]
+        ready = [ln for ln in lines if ln.status == S.READY]
+        if ready:
+            outcome = lines_transition(
+                lines=ready,
+                target=S.CONFIRMED,
+                actor=actor,
+                note=_("shipment %(number)s cancelled") % {"number": box.number},
+            )
+            if outcome.refused:
+                raise ShipmentRefused(outcome.refused[0][1])
+        ShipmentItem.objects.filter(shipment=box).delete()
+        _line_events(
+            [(ln.pk, ln.order_id) for ln in lines],
+            _("Taken out of shipment %(number)s (box cancelled)") % {"number": box.number},
+            actor,
+            box.pk,
+        )
+        box.status = ShipmentStatus.CANCELLED
+        box.pack_progress = {}
+        box.save(update_fields=["status", "pack_progress", "updated_at"])
+        audit_record(
+            actor=actor, action="shipment.cancel", obj=box, changes={"lines": [ln.pk for ln in lines]}
+        )
+    return box
+
+
+def shipments_cancel(
+    *, shipments: Sequence[Shipment], actor: User | None
+) -> tuple[list[Shipment], list[tuple[Shipment, str]]]:
+    """출고 취소 for many boxes, each on its own: (cancelled, refused with why)."""
+    done: list[Shipment] = []
+    refused: list[tuple[Shipment, str]] = []
+    for box in sorted(shipments, key=lambda b: b.pk):
+        try:
+            done.append(shipment_cancel(shipment=box, actor=actor))
+        except ShipmentRefused as exc:
+            refused.append((box, str(exc)))
+    return done, refused
