@@ -65,7 +65,9 @@ def _account(pk: int) -> ChannelAccount:
 
 
 @require_GET
-@permission_required("channels.view_channelaccount", raise_exception=True)
+# Managers watch every account's sync state and reach its listings and jobs from here; the
+# account pages with credentials stay admin-only (channels.view_channelaccount).
+@permission_required("channels.view_listing", raise_exception=True)
 def account_list_view(request: AuthedHttpRequest) -> HttpResponse:
     filter_form = AccountFilterForm(request.GET or None)
     filters = filter_form.cleaned_data if filter_form.is_valid() else {}

@@ -34,10 +34,10 @@ NAVIGATION = [
         "channels",
         _("Channels"),
         "channels:account_list",
-        "channels.view_channelaccount",
+        # Managers reach the account list (sync state, links to listings and the sync monitor);
+        # the account pages with credentials stay admin-only.
+        "channels.view_listing",
         "⇄",
-        # Managers never see accounts and credentials, but do watch the sync and listings.
-        fallbacks=(("channels:job_list", "channels.view_syncjob"),),
     ),
     NavEntry("settings", _("Settings"), "settings_home", None, "⚙"),
 ]

@@ -1,6 +1,6 @@
 """Who may use the channel pages. Accounts and credentials: administrators only (role_grants
-keeps channelaccount admin-only). Listings and the sync monitor are read by managers too, who
-run the order queue; linking listings, the 재고 연동 제외 switch and retries change what is sent
+keeps channelaccount admin-only). The account list (sync state, no credentials), listings and
+the sync monitor are read by managers too, who run the order queue; linking listings, the 재고 연동 제외 switch and retries change what is sent
 to the marketplaces, so they stay with administrators."""
 
 from channels.models import Marketplace
@@ -24,7 +24,7 @@ def _job(user, other):
 
 
 RULES = {
-    "channels:account_list": Rule(get=ADMIN, post=NO_METHOD),
+    "channels:account_list": Rule(get=MANAGER_UP, post=NO_METHOD),
     "channels:account_create": Rule(get=ADMIN, post=ADMIN),
     "channels:account_detail": Rule(get=ADMIN, post=NO_METHOD, args=_account),
     "channels:account_edit": Rule(get=ADMIN, post=ADMIN, args=_account),

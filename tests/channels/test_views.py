@@ -312,6 +312,36 @@ def test_auto_link_button(admin) -> None:
     assert len(flashes) == 2  # one linked, one left to link by hand
 
 
+def test_managers_reach_listings_and_jobs_from_the_nav_but_never_credentials(make_user) -> None:
+    # given an account with credentials and a listing
+    account = channel_account_create(
+        actor=None,
+        marketplace="smartstore",
+        name="네이버 본점",
+        credentials={"client_id": "app-1", "client_secret": "$2a$04$secretsecretsecret1234"},
+    )
+    manager = client_for(make_user(Role.MANAGER))
+    # when a manager follows the nav's channel entry
+    home = _html(manager.get(reverse("dashboard")))
+    assert f'href="{reverse("channels:account_list")}"' in home
+    page = manager.get(reverse("channels:account_list"))
+    html = _html(page)
+    # then every account is there with its listings and sync jobs, and nothing of its settings
+    assert page.status_code == 200 and "네이버 본점" in html
+    assert reverse("channels:listing_list", args=[account.pk]) in html
+    assert f"{reverse('channels:job_list')}?account={account.pk}" in html
+    assert f'href="{reverse("channels:account_detail", args=[account.pk])}"' not in html
+    assert reverse("channels:account_edit", args=[account.pk]) not in html
+    assert reverse("channels:account_create") not in html
+    assert "1234" not in html and "app-1" not in html
+    assert manager.get(reverse("channels:account_detail", args=[account.pk])).status_code == 403
+    # and staff have no channel entry at all
+    staff_home = _html(client_for(make_user(Role.STAFF)).get(reverse("dashboard")))
+    assert (
+        reverse("channels:account_list") not in staff_home and reverse("channels:job_list") not in staff_home
+    )
+
+
 def test_managers_read_listings_and_jobs_but_change_nothing(make_user) -> None:
     manager = client_for(make_user(Role.MANAGER))
     account = ChannelAccountFactory.create()
