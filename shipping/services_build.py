@@ -35,19 +35,28 @@ from orders.services import lines_transition
 from shipping.couriers import default_courier
 from shipping.lock_objects import lock_lines, lock_shipments
 from shipping.models import OPEN_SHIPMENT_STATES, Shipment, ShipmentItem, ShipmentStatus, shipment_number
+from shipping.selectors import (  # re-exported: the other stages import them from here too
+    BUILDABLE_STATES,
+    EDITABLE_STATES,
+    LIVE_LINE_STATES,
+    PRUNED_LINE_STATES,
+    buildable_lines,
+    live_items,
+    live_items_q,
+    stale_items_q,
+)
 
 S = LineStatus
 
-# Lines a box may be built from: confirmed ones, and READY ones that are in no box (a line that
-# left a box on hold or on a cancel request and came back).
-BUILDABLE_STATES = (S.CONFIRMED, S.READY)
-# The only state in which a line in a box is picked, packed and shipped.
-LIVE_LINE_STATES = (S.READY,)
-# A line in an open box in one of these states leaves the box (shipment_prune): it will not ship
-# from it. Held lines stay (they come back) but are not live.
-PRUNED_LINE_STATES = (S.NEW, S.CONFIRMED, S.CANCEL_REQUESTED, S.CANCELLED)
-# Boxes that can still be merged, split or dissolved: nothing packed, nothing sent.
-EDITABLE_STATES = (ShipmentStatus.READY, ShipmentStatus.PRINTED)
+__all__ = [
+    "BUILDABLE_STATES",
+    "EDITABLE_STATES",
+    "LIVE_LINE_STATES",
+    "PRUNED_LINE_STATES",
+    "live_items",
+    "live_items_q",
+    "stale_items_q",
+]
 
 CHUNK = 2000  # lines per transaction while building
 SOLO_PREFIX = "solo:"  # merge_key of a box that must never take other lines
@@ -142,30 +151,6 @@ def _join_candidates(key: str, account_ids: Iterable[int]) -> list[str]:
     return [key, *(f"{acct}|{rest}" for acct in sorted(set(account_ids)))]
 
 
-# --- Reads the other stages use ----------------------------------------------------------------
-
-
-def live_items_q(prefix: str = "") -> Q:
-    """Items that are really to be picked, packed and shipped (the line is READY)."""
-    return Q(**{f"{prefix}line__status__in": LIVE_LINE_STATES})
-
-
-def live_items(shipment: Shipment | int) -> QuerySet[ShipmentItem]:
-    """A box's items that ship: lines cancelled, asked to be cancelled or on hold are left out."""
-    shipment_id = shipment if isinstance(shipment, int) else shipment.pk
-    return (
-        ShipmentItem.objects.filter(shipment_id=shipment_id)
-        .filter(live_items_q())
-        .select_related("line", "line__order")
-        .order_by("pk")
-    )
-
-
-def stale_items_q(prefix: str = "") -> Q:
-    """Items of an open box whose line will not ship from it (shipment_prune removes them)."""
-    return Q(**{f"{prefix}line__status__in": PRUNED_LINE_STATES})
-
-
 # --- Building ----------------------------------------------------------------------------------
 
 
@@ -226,13 +211,7 @@ def _skip_reasons(
 
 
 def _eligible(account: ChannelAccount | None, line_ids: Sequence[int] | None) -> QuerySet[OrderLine]:
-    return _candidates(account, line_ids).filter(
-        status__in=BUILDABLE_STATES,
-        shipment_item__isnull=True,
-        unmapped=False,
-        backorder=False,
-        skus__isnull=False,
-    )
+    return buildable_lines(account=account, line_ids=line_ids)
 
 
 def _chunks_by_group(rows: Sequence[tuple[int, str]], size: int) -> list[list[int]]:  # rows: (line id, key)
@@ -396,7 +375,7 @@ def _build_chunk(
     # Open boxes of the same key, still READY and without a tracking number, take the group.
     wanted: dict[str, str] = {}
     account_ids = list(ChannelAccount.objects.values_list("pk", flat=True)) if across_channels else []
-    for key, group in groups.items():
+    for key in groups:
         if key.startswith(SOLO_PREFIX):
             continue
         for candidate in _join_candidates(key, account_ids):
@@ -494,11 +473,6 @@ def _orders_of(group: Sequence[OrderLine]) -> list[Order]:
     for line in sorted(group, key=lambda ln: ln.pk):
         seen.setdefault(line.order_id, line.order)
     return list(seen.values())
-
-
-def buildable_line_count(*, account: ChannelAccount | None = None) -> int:
-    """How many lines a build would box now (the desk's "발주확인된 상품 N건")."""
-    return _eligible(account, None).distinct().count()
 
 
 # --- Pruning ---------------------------------------------------------------------------------
