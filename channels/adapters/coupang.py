@@ -62,8 +62,7 @@ import hmac
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -72,6 +71,18 @@ from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from channels.adapters._values import KST
+from channels.adapters._values import NO_DEFAULT as _NO_DEFAULT
+from channels.adapters._values import Malformed as _Malformed
+from channels.adapters._values import aware as _aware
+from channels.adapters._values import body_code as _body_code
+from channels.adapters._values import chunks as _chunks
+from channels.adapters._values import date_kst as _date
+from channels.adapters._values import json_or_none as _json_or_none
+from channels.adapters._values import keyed as _keyed
+from channels.adapters._values import required_text as _required_text
+from channels.adapters._values import text as _text
+from channels.adapters._values import whole_number as _int
 from channels.adapters.base import (
     Capability,
     ChannelAdapter,
@@ -82,6 +93,7 @@ from channels.adapters.base import (
     ChannelTemporaryError,
     CredentialField,
 )
+from channels.http import retry_after_seconds
 from channels.types import (
     AuthCheck,
     ChannelOrder,
@@ -93,8 +105,6 @@ from channels.types import (
     ProductUpdate,
     StockUpdate,
 )
-
-KST = timezone(timedelta(hours=9), "KST")
 
 # --- Coupang's limits and names (channel-specs.md) ------------------------------------------------
 # Coupang allows about 10 calls a second per vendor and then blocks for minutes; 8 leaves room
@@ -153,10 +163,6 @@ class CoupangSkippedItems(ChannelTemporaryError):
         }
         super().__init__(message, code="MALFORMED_ITEMS")
         self.items = items
-
-
-class _Malformed(ValueError):
-    """One item of an answer that does not have the shape we rely on."""
 
 
 @dataclass(frozen=True)
@@ -688,43 +694,6 @@ def _optional_obj(raw: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return ""
-
-
-def _required_text(obj: dict[str, Any], name: str) -> str:
-    value = _text(obj.get(name))
-    if not value:
-        raise _Malformed(gettext("%(name)s is missing") % {"name": name})
-    return value
-
-
-_NO_DEFAULT = object()
-
-
-def _int(obj: dict[str, Any], name: str, default: Any = _NO_DEFAULT) -> int:
-    value = obj.get(name)
-    if value is None and default is not _NO_DEFAULT:
-        return int(default)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _Malformed(gettext("%(name)s is not a number") % {"name": name})
-    try:
-        number = float(value)
-    except ValueError:
-        raise _Malformed(gettext("%(name)s is not a number") % {"name": name}) from None
-    if number != number or number in (float("inf"), float("-inf")) or number != int(number):
-        raise _Malformed(gettext("%(name)s is not a whole number") % {"name": name})
-    return int(number)
-
-
 def _money(obj: dict[str, Any], name: str, default: Any = _NO_DEFAULT) -> int:
     """A won amount: a number, or Coupang's money object {"currencyCode", "units", "nanos"}."""
     value = obj.get(name)
@@ -733,27 +702,7 @@ def _money(obj: dict[str, Any], name: str, default: Any = _NO_DEFAULT) -> int:
     return _int(obj, name, default)
 
 
-def _date(obj: dict[str, Any], name: str) -> datetime | None:
-    value = obj.get(name)
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise _Malformed(gettext("%(name)s is not a date") % {"name": name})
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _Malformed(
-            gettext("%(name)s is not a date: %(value)s") % {"name": name, "value": value[:40]}
-        ) from None
-    # Coupang's times without an offset are Korean time.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=KST)
-
-
 # --- small helpers ---------------------------------------------------------------------------------
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if dj_timezone.is_aware(moment) else dj_timezone.make_aware(moment)
 
 
 def _minute(moment: datetime) -> datetime:
@@ -771,11 +720,6 @@ def _windows(since: datetime, until: datetime, size: timedelta) -> Iterator[tupl
         if end >= last:
             return
         start = end
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _number(value: str) -> int | str:
@@ -858,25 +802,8 @@ def _box_results(body: Any, box_ids: list[str], what: str) -> dict[str, ItemResu
     return results
 
 
-def _keyed(result: ItemResult, key: str) -> ItemResult:
-    return ItemResult(
-        key=key, ok=result.ok, code=result.code, message=result.message, retryable=result.retryable
-    )
-
-
 def _stock_key(update: StockUpdate) -> str:
     return update.channel_option_id.strip() or update.channel_product_id.strip()
-
-
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _body_code(body: Any) -> str:
-    return _text(body.get("code")) if isinstance(body, dict) else ""
 
 
 def _numeric_error(body: Any) -> bool:
@@ -895,13 +822,5 @@ def _error_message(body: Any) -> str:
 
 
 def _retry_after(response: requests.Response) -> float:
-    value = response.headers.get("Retry-After")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-            except (TypeError, ValueError):
-                pass
-    return RATE_LIMIT_DEFAULT_WAIT
+    wait = retry_after_seconds(response)
+    return RATE_LIMIT_DEFAULT_WAIT if wait is None else wait

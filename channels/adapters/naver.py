@@ -36,8 +36,7 @@ import hashlib
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -48,6 +47,18 @@ from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from channels.adapters._values import KST
+from channels.adapters._values import Malformed as _Malformed
+from channels.adapters._values import aware as _aware
+from channels.adapters._values import body_code as _body_code
+from channels.adapters._values import ceil_ms as _ceil_ms
+from channels.adapters._values import chunks as _chunks
+from channels.adapters._values import date_kst as _date
+from channels.adapters._values import json_or_none as _json_or_none
+from channels.adapters._values import keyed as _keyed
+from channels.adapters._values import required_text as _required_text
+from channels.adapters._values import text as _text
+from channels.adapters._values import whole_number as _int
 from channels.adapters.base import (
     Capability,
     ChannelAdapter,
@@ -58,6 +69,7 @@ from channels.adapters.base import (
     ChannelTemporaryError,
     CredentialField,
 )
+from channels.http import retry_after_seconds
 from channels.types import (
     AuthCheck,
     ChannelOrder,
@@ -69,8 +81,6 @@ from channels.types import (
     ProductUpdate,
     StockUpdate,
 )
-
-KST = timezone(timedelta(hours=9), "KST")
 
 # --- Naver's limits and names (channel-specs.md) -------------------------------------------------
 # Naver meters each API with a token bucket and does not publish one number for all of them
@@ -151,10 +161,6 @@ class NaverSkippedItems(ChannelTemporaryError):
         }
         super().__init__(message, code="MALFORMED_ITEMS")
         self.items = items
-
-
-class _Malformed(ValueError):
-    """One item of an answer that does not have the shape we rely on."""
 
 
 @dataclass(frozen=True)
@@ -756,56 +762,6 @@ def _obj(raw: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def _required_text(obj: dict[str, Any], name: str) -> str:
-    value = _text(obj.get(name))
-    if not value:
-        raise _Malformed(gettext("%(name)s is missing") % {"name": name})
-    return value
-
-
-_NO_DEFAULT = object()
-
-
-def _int(obj: dict[str, Any], name: str, default: Any = _NO_DEFAULT) -> int:
-    value = obj.get(name)
-    if value is None and default is not _NO_DEFAULT:
-        return int(default)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _Malformed(gettext("%(name)s is not a number") % {"name": name})
-    try:
-        number = float(value)
-    except ValueError:
-        raise _Malformed(gettext("%(name)s is not a number") % {"name": name}) from None
-    if number != int(number):
-        raise _Malformed(gettext("%(name)s is not a whole number") % {"name": name})
-    return int(number)
-
-
-def _date(obj: dict[str, Any], name: str) -> datetime | None:
-    value = obj.get(name)
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise _Malformed(gettext("%(name)s is not a date") % {"name": name})
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _Malformed(
-            gettext("%(name)s is not a date: %(value)s") % {"name": name, "value": value[:40]}
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=KST)
-
-
 # --- small helpers ---------------------------------------------------------------------------------
 
 
@@ -813,22 +769,6 @@ def _iso(moment: datetime) -> str:
     """Naver's date-time: KST with milliseconds, e.g. 2025-01-15T09:30:00.000+09:00."""
     kst = moment.astimezone(KST)
     return kst.strftime("%Y-%m-%dT%H:%M:%S.") + f"{kst.microsecond // 1000:03d}+09:00"
-
-
-def _ceil_ms(moment: datetime) -> datetime:
-    """Round up to the millisecond the API speaks in, so a change in the last fraction of a
-    millisecond before `until` is inside the window rather than in the gap before the next."""
-    spare = moment.microsecond % 1000
-    return moment + timedelta(microseconds=1000 - spare) if spare else moment
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if dj_timezone.is_aware(moment) else dj_timezone.make_aware(moment)
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _pack_batches(changed: list[_Changed], size: int) -> Iterator[tuple[list[_Changed], list[str]]]:
@@ -854,17 +794,6 @@ def _pack_batches(changed: list[_Changed], size: int) -> Iterator[tuple[list[_Ch
         yield batch, finished
 
 
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _body_code(body: Any) -> str:
-    return _text(body.get("code")) if isinstance(body, dict) else ""
-
-
 def _error_message(body: Any, response: requests.Response) -> str:
     """Naver's error body as one line: message, then each invalid input."""
     if not isinstance(body, dict):
@@ -883,24 +812,16 @@ def _error_message(body: Any, response: requests.Response) -> str:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-            except (TypeError, ValueError):
-                pass
+    """Retry-After, or else one token's refill time from Naver's replenish-rate header."""
+    wait = retry_after_seconds(response)
+    if wait is not None:
+        return wait
     rate = response.headers.get(RATE_HEADER_REPLENISH)
-    if rate:
-        try:
-            per_second = float(rate)
-        except ValueError:
-            return None
-        if per_second > 0:
-            return round(1.0 / per_second, 3)
-    return None
+    try:
+        per_second = float(rate) if rate else 0.0
+    except ValueError:
+        return None
+    return round(1.0 / per_second, 3) if per_second > 0 else None
 
 
 def _path_of(response: requests.Response) -> str:
@@ -964,12 +885,6 @@ def _combination(option_id: str, quantity: int, price: int | None) -> dict[str, 
     if price is not None:
         combo["price"] = price
     return combo
-
-
-def _keyed(result: ItemResult, key: str) -> ItemResult:
-    return ItemResult(
-        key=key, ok=result.ok, code=result.code, message=result.message, retryable=result.retryable
-    )
 
 
 def _stock_key(update: StockUpdate) -> str:

@@ -29,6 +29,11 @@ from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from channels.adapters._values import Malformed as _Malformed
+from channels.adapters._values import aware as _aware
+from channels.adapters._values import ceil_ms as _ceil_ms
+from channels.adapters._values import chunks as _chunks
+from channels.adapters._values import text as _text
 from channels.adapters.base import (
     Capability,
     ChannelAdapter,
@@ -69,10 +74,6 @@ class SandboxSkippedItems(ChannelTemporaryError):
         }
         super().__init__(message, code="MALFORMED_ITEMS")
         self.items = items
-
-
-class _Malformed(ValueError):
-    pass
 
 
 class SandboxAdapter(ChannelAdapter):
@@ -308,14 +309,6 @@ class SandboxAdapter(ChannelAdapter):
 # --- mapping ----------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return ""
-    if isinstance(value, int):
-        return str(value)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _int(raw: dict[str, Any], name: str, *, default: int | None = None) -> int:
     value = raw.get(name)
     if value is None and default is not None:
@@ -435,19 +428,3 @@ def _per_item(keys: list[str], results: list[Any]) -> list[ItemResult]:
 
 def _iso(moment: datetime) -> str:
     return dj_timezone.localtime(moment).isoformat(timespec="milliseconds")
-
-
-def _ceil_ms(moment: datetime) -> datetime:
-    """Round up to the millisecond the API speaks in, so a change in the last fraction of a
-    millisecond before `until` is inside the window."""
-    spare = moment.microsecond % 1000
-    return moment + timedelta(microseconds=1000 - spare) if spare else moment
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if dj_timezone.is_aware(moment) else dj_timezone.make_aware(moment)
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
