@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.services import stock_release
+from inventory.services import stock_consume, stock_release
 from oms.models import User
 from orders.models import LineStatus, OrderEvent, OrderLine, reservation_reference
 
@@ -39,6 +39,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.EXCHANGED: frozenset(),
 }
 TERMINAL_STATES = frozenset(state for state, targets in ALLOWED.items() if not targets)
+# States of a line whose goods have left (order_lines_ship).
+SHIPPED_STATES = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED})
 
 
 class TransitionRefused(Exception):
@@ -132,6 +134,45 @@ def lines_transition(
             outcome.changed, ["status", "status_before_hold", "confirmed_at", "backorder", "updated_at"]
         )
         OrderEvent.objects.bulk_create(events)
+    return outcome
+
+
+@transaction.atomic
+def order_lines_ship(*, lines: Sequence[OrderLine], actor: User | None, note: str = "") -> BulkOutcome:
+    """출고완료: READY lines become SHIPPED (an event each, as lines_transition writes) and their
+    reservations are consumed (a SHIP ledger row per SKU x location), all in one transaction.
+    Lines not READY are refused and keep their stock. A line already past READY on the way
+    out (SHIPPED, DELIVERED, COMPLETED: the channel reported it, which moves no stock) is refused
+    as well, but what it still holds is consumed, since the box did leave; so running this twice
+    ships nothing twice (stock_consume is idempotent too)."""
+    outcome = BulkOutcome()
+    events = []
+    consume: list[OrderLine] = []
+    for line in _locked(lines):
+        try:
+            if line.status in SHIPPED_STATES:
+                consume.append(line)
+                raise TransitionRefused(
+                    line, S.SHIPPED, _("%(line)s was shipped already.") % {"line": line.external_line_id}
+                )
+            if line.status != S.READY:
+                raise TransitionRefused(line, S.SHIPPED)
+            events.append(_move(line, S.SHIPPED, actor=actor, note=note))
+        except TransitionRefused as refused:
+            outcome.refused.append((line, str(refused)))
+        else:
+            outcome.changed.append(line)
+            consume.append(line)
+    # One reservation per line (its reference); stock_consume locks that line's stock levels in
+    # pk order, so two writers never deadlock. It is the per-line cost of a big dispatch.
+    for line in consume:
+        stock_consume(reference=reservation_reference(line.pk), actor=actor, reason=note or "ship")
+    if outcome.changed:
+        now = timezone.now()
+        for line in outcome.changed:
+            line.updated_at = now
+        OrderLine.objects.bulk_update(outcome.changed, ["status", "updated_at"], batch_size=1000)
+        OrderEvent.objects.bulk_create(events, batch_size=1000)
     return outcome
 
 
