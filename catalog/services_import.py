@@ -180,6 +180,18 @@ class Importer(Protocol):
 IMPORTERS = {
     ImportSession.Kind.PRODUCTS: "catalog.services_import.PRODUCT_IMPORTER",
     ImportSession.Kind.STOCK: "inventory.services_import.STOCK_IMPORTER",
+    ImportSession.Kind.TRACKING: "shipping.services_tracking_import.TRACKING_IMPORTER",
+}
+# Where each kind's preview/result page is, and the action its audit row is written under.
+RESULT_URL_NAMES = {
+    ImportSession.Kind.PRODUCTS: "catalog:product_import_detail",
+    ImportSession.Kind.STOCK: "inventory:stock_import_detail",
+    ImportSession.Kind.TRACKING: "shipping:tracking_import_detail",
+}
+AUDIT_ACTIONS = {
+    ImportSession.Kind.PRODUCTS: "catalog.product_import",
+    ImportSession.Kind.STOCK: "inventory.stock_import",
+    ImportSession.Kind.TRACKING: "shipping.tracking_import",
 }
 
 
@@ -190,8 +202,7 @@ def importer_for(kind: str) -> Importer:
 
 
 def result_url(session: ImportSession) -> str:
-    name = "catalog:product_import_detail" if session.kind == "products" else "inventory:stock_import_detail"
-    return reverse(name, args=[session.pk])
+    return reverse(RESULT_URL_NAMES[ImportSession.Kind(session.kind)], args=[session.pk])
 
 
 # --- Session lifecycle -----------------------------------------------------------------------
@@ -1007,7 +1018,7 @@ def import_file(
 
 
 def _audit_action(kind: str) -> str:
-    return "catalog.product_import" if kind == ImportSession.Kind.PRODUCTS else "inventory.stock_import"
+    return AUDIT_ACTIONS[ImportSession.Kind(kind)]
 
 
 def summary_line(plan: Plan, *, dry_run: bool) -> str:

@@ -165,6 +165,7 @@ class ImportSession(models.Model):
     class Kind(models.TextChoices):
         PRODUCTS = "products", _("Product sheet")
         STOCK = "stock", _("Stock sheet")
+        TRACKING = "tracking", _("Tracking number sheet")
 
     class Status(models.TextChoices):
         VALIDATING = "validating", _("Checking")
