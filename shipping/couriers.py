@@ -4,9 +4,14 @@ only, since no Korean courier documents a check digit."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
+from oms.models import User
+from oms.services import audit_record, field_changes
 from shipping.models import Courier, parse_tracking_lengths
 
 _SEPARATORS = re.compile(r"[\s\-]")
@@ -212,3 +217,106 @@ def courier_resolve(text: object, *, marketplace: str | None = None) -> Courier 
     inactive (is_active False): the caller decides whether that is an error. For many rows,
     build one `courier_index()` and call its `resolve`."""
     return courier_index().resolve(text, marketplace=marketplace)
+
+
+# --- Courier table writes (admins) ---------------------------------------------------------------
+
+COURIER_FIELDS = (
+    "code",
+    "name",
+    "marketplace_codes",
+    "tracking_lengths",
+    "tracking_url",
+    "is_default",
+    "is_active",
+    "sort_order",
+)
+
+
+class CourierError(ValueError):
+    """A courier change the rules refuse; str() is for the user."""
+
+
+def _clear_other_defaults(courier: Courier | None) -> None:
+    # The partial unique index allows one default: unset the old one before setting the new,
+    # in the same transaction, with the old row locked so two admins cannot both win.
+    others = Courier.objects.filter(is_default=True).order_by("pk").select_for_update()
+    if courier is not None and courier.pk:
+        others = others.exclude(pk=courier.pk)
+    ids = list(others.values_list("pk", flat=True))
+    if ids:
+        Courier.objects.filter(pk__in=ids).update(is_default=False)
+
+
+def _check_default_active(values: Mapping[str, Any]) -> None:
+    if values.get("is_default") and not values.get("is_active", True):
+        raise CourierError(_("The default courier must be in use. Tick 'in use' or choose another default."))
+
+
+@transaction.atomic
+def courier_create(*, values: Mapping[str, Any], actor: User | None) -> Courier:
+    """A new courier; made the default (and the old default unset) when values say so."""
+    _check_default_active(values)
+    courier = Courier(**{name: values[name] for name in COURIER_FIELDS if name in values})
+    if courier.is_default:
+        _clear_other_defaults(None)  # first: full_clean checks the one-default constraint
+    courier.full_clean()
+    courier.save(force_insert=True)
+    audit_record(
+        actor=actor,
+        action="courier.create",
+        obj=courier,
+        changes={name: getattr(courier, name) for name in COURIER_FIELDS},
+    )
+    return courier
+
+
+@transaction.atomic
+def courier_update(*, courier: Courier, values: Mapping[str, Any], actor: User | None) -> Courier:
+    """Edit a courier. The default courier stays in use; unticking 'default' on it is refused
+    (choose another default instead), so there is always one default while any is in use."""
+    courier = Courier.objects.select_for_update().get(pk=courier.pk)
+    changes = field_changes(courier, {name: values[name] for name in COURIER_FIELDS if name in values})
+    if not changes:
+        return courier
+    merged = {name: getattr(courier, name) for name in COURIER_FIELDS} | {
+        name: new for name, (_old, new) in changes.items()
+    }
+    _check_default_active(merged)
+    if courier.is_default and not merged["is_default"]:
+        raise CourierError(
+            _("%(courier)s is the default courier. Make another courier the default instead.")
+            % {"courier": courier.name}
+        )
+    for name, (_old, new) in changes.items():
+        setattr(courier, name, new)
+    if "is_default" in changes and courier.is_default:
+        _clear_other_defaults(courier)  # first: full_clean checks the one-default constraint
+    courier.full_clean()
+    courier.save(update_fields=[*changes, "updated_at"])
+    audit_record(actor=actor, action="courier.update", obj=courier, changes=changes)
+    return courier
+
+
+@transaction.atomic
+def courier_make_default(*, courier: Courier, actor: User | None) -> Courier:
+    """Make `courier` the one default (the old default stays, no longer default)."""
+    courier = Courier.objects.select_for_update().get(pk=courier.pk)
+    if courier.is_default:
+        return courier
+    if not courier.is_active:
+        raise CourierError(
+            _("%(courier)s is not in use. Put it back in use before making it the default.")
+            % {"courier": courier.name}
+        )
+    previous = Courier.objects.filter(is_default=True).first()
+    _clear_other_defaults(courier)
+    courier.is_default = True
+    courier.save(update_fields=["is_default", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="courier.default",
+        obj=courier,
+        changes={"is_default": [previous.name if previous else None, courier.name]},
+    )
+    return courier
