@@ -315,6 +315,7 @@ OMS_SEARCH_PROVIDERS = [
     "oms.search.search_users",
     "catalog.search.search_products",
     "orders.search.search_orders",
+    "shipping.search.search_shipments",
 ]
 # Channel adapters, one per marketplace (channels/adapters/<marketplace>.py).
 OMS_CHANNEL_ADAPTERS: list[str] = [
@@ -324,6 +325,7 @@ OMS_CHANNEL_ADAPTERS: list[str] = [
 ]
 OMS_DASHBOARD_CARDS: list[str] = ["orders.dashboard.order_cards", "inventory.dashboard.stock_cards"]
 OMS_DASHBOARD_CARDS += ["channels.dashboard.account_error_cards"]
+OMS_DASHBOARD_CARDS += ["shipping.dashboard.shipping_cards"]
 
 # The sandbox marketplace (channels/sandbox): its API under /sandbox/api/ and its buyers; demo only.
 OMS_SANDBOX_ENABLED = env_bool("OMS_SANDBOX_ENABLED", DEBUG)

@@ -19,16 +19,27 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels.models import ChannelAccount
-from oms.models import User
-from oms.services import audit_record, audit_record_many
+from oms.models import Job, User
+from oms.services import (
+    audit_record,
+    audit_record_many,
+    job_create,
+    job_fail,
+    job_progress,
+    job_start,
+    job_succeed,
+)
 from orders.models import LineSku, LineStatus, Order, OrderEvent, OrderLine
 from orders.normalize import normalize_address, normalize_phone, normalize_zip
 from orders.services import lines_transition
@@ -775,3 +786,85 @@ def shipments_cancel(
         except ShipmentRefused as exc:
             refused.append((box, str(exc)))
     return done, refused
+
+
+# --- As a job (the desk, for big runs) -------------------------------------------------------
+
+BUILD_JOB_KIND = "shipping.build"
+BUILD_JOB_THRESHOLD = 500  # lines; above this the desk runs the build as a job with a progress bar
+
+
+def build_job_threshold() -> int:
+    return int(getattr(settings, "SHIPPING_BUILD_JOB_THRESHOLD", BUILD_JOB_THRESHOLD))
+
+
+@dataclass(frozen=True)
+class BuildStart:
+    """What the desk's 출고 생성 button started: the outcome when it ran at once, else the job."""
+
+    outcome: BuildOutcome | None = None
+    job: Job | None = None
+
+
+def shipments_build_start(
+    *, actor: User | None, account: ChannelAccount | None = None, across_channels: bool = False
+) -> BuildStart:
+    """출고 생성 from the desk: at once for a few hundred lines, as a worker job beyond that."""
+    total = buildable_lines(account=account).count()
+    if total <= build_job_threshold():
+        return BuildStart(
+            outcome=shipments_build(actor=actor, account=account, across_channels=across_channels)
+        )
+    from shipping.tasks import shipments_build_task
+
+    with transaction.atomic():
+        job = job_create(
+            kind=BUILD_JOB_KIND,
+            title=_("Making shipments (combined shipping) from %(count)s lines") % {"count": f"{total:,}"},
+            actor=actor,
+            total=total,
+        )
+        transaction.on_commit(
+            partial(
+                shipments_build_task.delay,
+                job_id=job.pk,
+                actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
+                account_id=account.pk if account is not None else None,
+                across_channels=across_channels,
+            )
+        )
+    return BuildStart(job=job)
+
+
+def shipments_build_job(
+    *, job_id: int, actor: User | None, account_id: int | None, across_channels: bool
+) -> BuildOutcome | None:
+    """The worker's side of shipments_build_start. Safe to run twice: a finished job is left
+    alone, and lines boxed by a first, interrupted run are not candidates any more."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return None
+    account = ChannelAccount.objects.filter(pk=account_id).first() if account_id else None
+    job_start(job_id=job_id)
+
+    def progress(done: int, total: int) -> None:
+        job_progress(
+            job_id=job_id,
+            done=min(done, job.total) if job.total else 0,
+            message=_("%(done)s of %(total)s lines boxed") % {"done": f"{done:,}", "total": f"{total:,}"},
+        )
+
+    try:
+        outcome = shipments_build(
+            actor=actor, account=account, across_channels=across_channels, progress=progress
+        )
+    except Exception as exc:
+        job_fail(job_id=job_id, message=str(exc) or exc.__class__.__name__)
+        raise
+    job_succeed(
+        job_id=job_id,
+        result=outcome.as_dict(),
+        message=outcome.summary(),
+        result_url=reverse("shipping:desk") + "?status=ready",
+    )
+    return outcome

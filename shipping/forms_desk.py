@@ -1,0 +1,103 @@
+"""Forms of the shipping desk: the list's filters (all in the URL), the build panel, bulk
+actions and the split form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from channels.models import ChannelAccount
+from shipping.models import Courier, ShipmentStatus
+
+TRACKING_CHOICES = [("", _("All")), ("no", _("Without tracking no.")), ("yes", _("With tracking no."))]
+STATUS_CHOICES = [("", _("All")), ("open", _("Not shipped yet")), *ShipmentStatus.choices]
+
+
+class AccountChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.get_marketplace_display()})"
+
+
+class DeskFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("Shipment no., order no., recipient, phone, tracking no."),
+            }
+        ),
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
+    account = AccountChoiceField(
+        label=_("Channel account"),
+        required=False,
+        queryset=ChannelAccount.objects.order_by("name"),
+        empty_label=_("All channels"),
+    )
+    courier = forms.ModelChoiceField(
+        label=_("Courier"), required=False, queryset=Courier.objects.all(), empty_label=_("All couriers")
+    )
+    tracking = forms.ChoiceField(label=_("Tracking no."), required=False, choices=TRACKING_CHOICES)
+    attention = forms.BooleanField(label=_("Needs a look"), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+
+def desk_filters(form: DeskFilterForm) -> dict[str, Any]:
+    """The valid filters of a bound form; invalid fields are dropped (the form shows why)."""
+    if form.is_bound:
+        form.is_valid()
+    return {
+        k: v
+        for k, v in getattr(form, "cleaned_data", {}).items()
+        if k not in form.errors and v not in ("", None)
+    }
+
+
+class BuildForm(forms.Form):
+    account = AccountChoiceField(
+        label=_("Channel account"),
+        required=False,
+        queryset=ChannelAccount.objects.order_by("name"),
+        empty_label=_("All channels"),
+    )
+    across_channels = forms.BooleanField(
+        label=_("Combine across channels"),
+        required=False,
+        help_text=_("One box for the same recipient even when the orders came from different channels."),
+    )
+
+
+class DeskBulkForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("merge", _("Combine into one box")), ("cancel", _("Cancel shipment"))],
+        error_messages={"required": _("Choose an action."), "invalid_choice": _("Choose an action.")},
+    )
+
+
+class SplitForm(forms.Form):
+    lines = forms.TypedMultipleChoiceField(
+        label=_("Lines for the new box"),
+        coerce=int,
+        error_messages={"required": _("Choose the lines that go into the new box.")},
+    )
+
+    def __init__(self, *args: Any, line_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["lines"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = [(pk, str(pk)) for pk in line_ids]
