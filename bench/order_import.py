@@ -153,6 +153,7 @@ def write_sheet(path: Path, lines: int, codes: list[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--profile", metavar="DIR", help="write a cProfile of each import into DIR")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -201,6 +202,12 @@ def main() -> None:
         del rows
 
         def run(label: str) -> float:
+            profiler = None
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             t0 = time.perf_counter()
             parsed = parse_order_sheet(
                 path, account=account, profile=BUILTIN_PROFILES["smartstore"], filename=path.name
@@ -209,6 +216,10 @@ def main() -> None:
             result = orders_ingest(account=account, orders=parsed.orders, source=Order.Source.EXCEL)
             t2 = time.perf_counter()
             total = t2 - t0
+            if profiler is not None:
+                profiler.disable()
+                Path(args.profile).mkdir(parents=True, exist_ok=True)
+                profiler.dump_stats(str(Path(args.profile) / f"{label.strip().replace(' ', '_')}.prof"))
             print(
                 f"{label}: read+parse {t1 - t0:.1f} s, map+reserve+store {t2 - t1:.1f} s, "
                 f"total {total:.1f} s "

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from catalog.models import Sku
 from inventory.lock_objects import Shelf, lock_for_reserve, lock_stock_levels
 from inventory.models import Location, Reservation, StockDirty, StockLevel, StockMovement
+from oms.db import pg_array
 from oms.models import User
 
 MovementType = StockMovement.Type
@@ -420,31 +421,46 @@ WITH held AS (
 )
 SELECT * FROM reservation
 """  # noqa: S608 (only table names from Meta are formatted in)
+_RESERVE_RETURN = "SELECT * FROM reservation\n"
+_RESERVE_COUNT = "SELECT count(*) FROM reservation\n"
+assert _RESERVE_RETURN in _RESERVE_WRITE_SQL
 
 
 def _write_reservations(
-    takes: Sequence[_Take], references: Sequence[str], *, guard: set[str], actor: User | None, now: datetime
+    takes: Sequence[_Take],
+    references: Sequence[str],
+    *,
+    guard: set[str],
+    actor: User | None,
+    now: datetime,
+    detail: bool = True,
 ) -> list[Reservation] | None:
     """Write the takes (references[i] is take i's) unless a reference in `guard` already holds
-    stock (then nothing is written and None is returned); returns the reservation of each take."""
+    stock (then nothing is written and None is returned); returns the reservation of each take
+    (with `detail`; otherwise an empty list)."""
     user_id = actor.pk if actor is not None and actor.is_authenticated else None
     shelves = {t.shelf.pk: t.shelf for t in takes}
     if connection.vendor == "postgresql":
+        # Arrays as single literals: psycopg's client-side binding would quote each element.
         params: dict[str, Any] = {
-            "guard": sorted(guard),
+            "guard": pg_array(sorted(guard)),
             "now": now,
-            "shelf_ids": list(shelves),
-            "shelf_reserved": [s.reserved for s in shelves.values()],
-            "sku_ids": [t.shelf.sku_id for t in takes],
-            "location_ids": [t.shelf.location_id for t in takes],
-            "references": list(references),
-            "quantities": [t.quantity for t in takes],
-            "on_hand_after": [t.shelf.on_hand for t in takes],
-            "reserved_after": [t.reserved_after for t in takes],
+            "shelf_ids": pg_array(shelves),
+            "shelf_reserved": pg_array(s.reserved for s in shelves.values()),
+            "sku_ids": pg_array(t.shelf.sku_id for t in takes),
+            "location_ids": pg_array(t.shelf.location_id for t in takes),
+            "references": pg_array(references),
+            "quantities": pg_array(t.quantity for t in takes),
+            "on_hand_after": pg_array(t.shelf.on_hand for t in takes),
+            "reserved_after": pg_array(t.reserved_after for t in takes),
             "type": MovementType.RESERVE.value,
             "user_id": user_id,
         }
         with connection.cursor() as cursor:
+            if not detail:
+                cursor.execute(_RESERVE_WRITE_SQL.replace(_RESERVE_RETURN, _RESERVE_COUNT), params)
+                (count,) = cursor.fetchone()
+                return [] if count else None
             cursor.execute(_RESERVE_WRITE_SQL, params)
             rows = {(row[1], row[2], row[3]): row for row in cursor.fetchall()}
         if not rows:
@@ -520,7 +536,7 @@ def _write_reservations(
         for t, reference in zip(takes, references, strict=True)
     )
     mark_stock_dirty(s.sku_id for s in shelves.values())
-    return saved
+    return saved if detail else []
 
 
 def _held(references: Iterable[str]) -> dict[str, list[Reservation]]:
@@ -534,7 +550,7 @@ def _held(references: Iterable[str]) -> dict[str, list[Reservation]]:
 
 @transaction.atomic
 def stock_reserve_many(
-    *, requests: Sequence[ReserveRequest], actor: User | None = None
+    *, requests: Sequence[ReserveRequest], actor: User | None = None, detail: bool = True
 ) -> list[ReserveResult]:
     """Reserve for many references in one transaction, each all or nothing.
 
@@ -543,7 +559,8 @@ def stock_reserve_many(
     locations in priority order. A request that cannot be met in full reserves nothing and
     reports its shortages; later requests still go on. A reference that already holds stock
     is left as it is (safe to run twice, also by two workers at once); a reference repeated in
-    the batch is served once."""
+    the batch is served once. Without `detail` the results carry no Reservation rows (only
+    ok / shortages / already_reserved), which saves building one object per line of a big batch."""
     for request in requests:
         for _sku_id, quantity in request.lines:
             _positive(quantity)
@@ -572,7 +589,9 @@ def stock_reserve_many(
             break
         if takes:
             references = [requests[t.request].reference for t in takes]
-            written = _write_reservations(takes, references, guard=pending, actor=actor, now=now)
+            written = _write_reservations(
+                takes, references, guard=pending, actor=actor, now=now, detail=detail
+            )
             if written is not None:
                 reservations = written
                 break
@@ -588,7 +607,7 @@ def stock_reserve_many(
         if short
         else ()
     )
-    for take, reservation in zip(takes, reservations, strict=True):
+    for take, reservation in zip(takes if detail else (), reservations, strict=True):
         results[take.request].reservations.append(reservation)
     for index, rows in short.items():
         results[index].shortages = [

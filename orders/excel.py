@@ -7,7 +7,7 @@ back with it (and told why), so registering "the valid rows" never half-writes a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,6 @@ from oms.sheets import (
     Column,
     HeaderNotFound,
     RowError,
-    SheetRow,
     SheetTable,
     cell_datetime,
     cell_int,
@@ -171,41 +170,121 @@ def _missing_fields(profile: SheetProfile, table: SheetTable) -> list[str]:
 # --- Rows -> orders ------------------------------------------------------------------------------
 
 
-def _text(row: SheetRow, key: str) -> str:
-    return cell_text(row.get(key))
+class _Row:
+    """One data row, its cells read by column index (no per-row dict). Parsed dates and money
+    are cached per distinct cell value for the whole sheet: an order's lines repeat its dates
+    and amounts, and a sheet repeats its prices."""
+
+    __slots__ = ("cache", "cells", "index", "number", "width")
+
+    def __init__(self, index: dict[str, int], cache: dict[tuple[str, type, Any], Any]) -> None:
+        self.index = index
+        self.cache = cache
+        self.number = 0
+        self.cells: list[Any] = []
+        self.width = 0
+
+    def get(self, key: str) -> Any:
+        i = self.index.get(key)
+        if i is None or i >= self.width:
+            return ""
+        return self.cells[i]
+
+    def text(self, key: str) -> str:
+        value = self.get(key)
+        if value.__class__ is str:
+            text = value.strip()
+            if len(text) > 1 and text[0] == "'" and text[1] in "=+@-":
+                return text[1:]
+            return text
+        return cell_text(value)
+
+    def money(self, key: str) -> int | None:
+        value = self.get(key)
+        if value.__class__ is int and -(10**12) <= value <= 10**12:
+            return value
+        if value is None or value == "":
+            return None
+        return self._cached("money", value, _read_money)
+
+    def when(self, key: str) -> datetime | None:
+        value = self.get(key)
+        if value is None or value == "":
+            return None
+        return self._cached("when", value, _read_when)
+
+    def _cached(self, kind: str, value: Any, read: Any) -> Any:
+        try:
+            hit = self.cache.get((kind, value.__class__, value))
+        except TypeError:  # an unhashable cell: read it as it is
+            return read(value)
+        if hit is None:
+            try:
+                hit = (read(value), None)
+            except CellError as exc:
+                hit = (None, exc)
+            self.cache[(kind, value.__class__, value)] = hit
+        if hit[1] is not None:
+            raise hit[1]
+        return hit[0]
 
 
-def _money(row: SheetRow, key: str) -> int | None:
-    if not _text(row, key):
+def _read_money(value: Any) -> int | None:
+    if not cell_text(value):
         return None
-    return cell_int(row.get(key), min_value=-(10**12), max_value=10**12)
+    return cell_int(value, min_value=-(10**12), max_value=10**12)
 
 
-def _when(row: SheetRow, key: str) -> datetime | None:
-    value = cell_datetime(row.get(key))
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    return value
+def _read_when(value: Any) -> datetime | None:
+    moment = cell_datetime(value)
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
 
 
-def _state(profile: SheetProfile, row: SheetRow) -> tuple[LineState, str]:
-    detail, status = _text(row, "status_detail"), _text(row, "status")
+def _state(profile: SheetProfile, row: _Row) -> tuple[LineState, str]:
+    detail, status = row.text("status_detail"), row.text("status")
     for text in (detail, status):
         if text in profile.states:
             return profile.states[text], text
     return profile.line_state_default, detail or status
 
 
+def _data_rows(table: SheetTable) -> Iterator[_Row]:
+    """The table's data rows whose mapped cells are not all blank (as SheetTable.rows), read
+    in place: one _Row object is reused, so keep nothing of it but what you read."""
+    row = _Row(dict(table.columns), {})
+    indexes = sorted(set(table.columns.values()))
+    first = table.header_row + 1
+    for offset, cells in enumerate(table.data):
+        width = len(cells)
+        for i in indexes:
+            if i >= width:
+                break
+            value = cells[i]
+            if value.__class__ is str:
+                if value and not value.isspace():
+                    break
+            elif value is not None:
+                break
+        else:
+            continue
+        row.number = first + offset
+        row.cells = cells
+        row.width = width
+        yield row
+
+
 def parse_rows(profile: SheetProfile, table: SheetTable) -> ParsedSheet:
     """Turn the table's rows into ChannelOrders. Bad rows become RowErrors, and take the rest of
     their order with them."""
     parsed = ParsedSheet(profile=profile, table=table)
-    by_order: dict[str, list[tuple[SheetRow, ChannelOrderLine, dict[str, Any]]]] = defaultdict(list)
+    by_order: dict[str, list[tuple[int, ChannelOrderLine, dict[str, Any]]]] = defaultdict(list)
     bad_orders: dict[str, int] = {}
     seen_lines: dict[str, int] = {}
-    for row in table.rows():
+    for row in _data_rows(table):
         parsed.rows_read += 1
-        order_id = _text(row, "external_order_id")
+        order_id = row.text("external_order_id")
         try:
             line, order_values = _parse_row(profile, table, row)
         except _BadCell as bad:
@@ -233,14 +312,15 @@ def parse_rows(profile: SheetProfile, table: SheetTable) -> ParsedSheet:
             bad_orders.setdefault(order_id, row.number)
             continue
         seen_lines[line.external_line_id] = row.number
-        by_order[order_id].append((row, line, order_values))
+        by_order[order_id].append((row.number, line, order_values))
 
     for order_id, rows in by_order.items():
+        numbers = [number for number, _l, _v in rows]
         if order_id in bad_orders:
-            for row, _line, _values in rows:
+            for number in numbers:
                 parsed.errors.append(
                     RowError(
-                        row.number,
+                        number,
                         table.header_for("external_order_id", str(ORDER_FIELDS["external_order_id"].label)),
                         _("Held back: row %(row)s of the same order has an error.")
                         % {"row": bad_orders[order_id]},
@@ -253,21 +333,21 @@ def parse_rows(profile: SheetProfile, table: SheetTable) -> ParsedSheet:
         parsed.orders.append(
             ChannelOrder(
                 external_order_id=order_id,
-                lines=tuple(line for _row, line, _v in rows),
+                lines=tuple(line for _n, line, _v in rows),
                 shipping_fee=shipping,
-                raw={"rows": [row.number for row, _l, _v in rows], "profile": profile.key},
+                raw={"rows": numbers, "profile": profile.key},
                 **first,
             )
         )
-        parsed.order_rows[order_id] = [row.number for row, _l, _v in rows]
+        parsed.order_rows[order_id] = numbers
     parsed.errors.sort(key=lambda e: (e.row, e.column))
     return parsed
 
 
-def _order_shipping(rows: Sequence[tuple[SheetRow, ChannelOrderLine, dict[str, Any]]]) -> int:
+def _order_shipping(rows: Sequence[tuple[int, ChannelOrderLine, dict[str, Any]]]) -> int:
     """Shipping fee per bundle, counted once per bundle (sheets repeat it on every line)."""
     per_bundle: dict[str, int] = {}
-    for _row, _line, values in rows:
+    for _number, _line, values in rows:
         # Some sheets repeat the fee on every line of a bundle, others put it on one line.
         fee = values.pop("_shipping", 0) or 0
         per_bundle[values["bundle_key"]] = max(per_bundle.get(values["bundle_key"], 0), fee)
@@ -281,17 +361,25 @@ class _BadCell(Exception):
 
 
 def _parse_row(
-    profile: SheetProfile, table: SheetTable, row: SheetRow
+    profile: SheetProfile, table: SheetTable, row: _Row
 ) -> tuple[ChannelOrderLine, dict[str, Any]]:
+    text = row.text
+
     def need(key: str) -> str:
-        value = _text(row, key)
+        value = text(key)
         if not value:
             raise _BadCell(key, _("This value is required."))
         return value
 
-    def guarded(key: str, read: Any) -> Any:
+    def money(key: str) -> int | None:
         try:
-            return read(row, key)
+            return row.money(key)
+        except CellError as exc:
+            raise _BadCell(key, str(exc), row.get(key)) from exc
+
+    def when(key: str) -> datetime | None:
+        try:
+            return row.when(key)
         except CellError as exc:
             raise _BadCell(key, str(exc), row.get(key)) from exc
 
@@ -302,36 +390,47 @@ def _parse_row(
     else:
         line_id = need("external_line_id")
     product_name = need("product_name")
-    quantity = guarded("quantity", lambda r, k: cell_int(r.get(k), min_value=1, max_value=MAX_QUANTITY))
+    raw_quantity = row.get("quantity")
+    if raw_quantity.__class__ is int and 1 <= raw_quantity <= MAX_QUANTITY:
+        quantity: int | None = raw_quantity
+    else:
+        try:
+            quantity = cell_int(raw_quantity, min_value=1, max_value=MAX_QUANTITY)
+        except CellError as exc:
+            raise _BadCell("quantity", str(exc), raw_quantity) from exc
     if quantity is None:
         raise _BadCell("quantity", _("This value is required."))
     recipient = need("recipient_name")
-    phone = _text(row, "recipient_phone") or _text(row, "recipient_phone2")
-    if not phone:
+    recipient_phone, recipient_phone2 = text("recipient_phone"), text("recipient_phone2")
+    if not (recipient_phone or recipient_phone2):
         raise _BadCell("recipient_phone", _("This value is required."))
-    address1, address2 = _text(row, "address1"), _text(row, "address2")
+    address1, address2 = text("address1"), text("address2")
     if not address1:
-        address1 = _text(row, "address_full")
+        address1 = text("address_full")
         address2 = ""
     if not address1:
         key = "address1" if table.has("address1") else "address_full"
         raise _BadCell(key, _("This value is required."))
-    unit = guarded("unit_price", _money) or 0
-    option_price = guarded("option_price", _money) or 0
-    discount = guarded("discount", _money) or 0
-    line_total = guarded("line_total", _money)
-    ordered_at = guarded("ordered_at", _when)
-    paid_at = guarded("paid_at", _when)
+    unit = money("unit_price") or 0
+    option_price = money("option_price") or 0
+    discount = money("discount") or 0
+    line_total = money("line_total")
+    ordered_at = when("ordered_at")
+    paid_at = when("paid_at")
     state, channel_status = _state(profile, row)
-    codes = tuple(dict.fromkeys(c for c in (_text(row, "option_code"), _text(row, "seller_code")) if c))
+    option_code, seller_code = text("option_code"), text("seller_code")
+    if option_code and seller_code and option_code != seller_code:
+        codes: tuple[str, ...] = (option_code, seller_code)
+    else:
+        codes = (option_code or seller_code,) if option_code or seller_code else ()
     line = ChannelOrderLine(
         external_line_id=line_id,
         product_name=product_name,
         quantity=quantity,
         unit_price=unit + option_price,
-        option_text=_text(row, "option_text"),
-        channel_product_id=_text(row, "channel_product_id"),
-        channel_option_id=_text(row, "channel_option_id"),
+        option_text=text("option_text"),
+        channel_product_id=text("channel_product_id"),
+        channel_option_id=text("channel_option_id"),
         seller_codes=codes,
         discount=discount,
         line_total=line_total,
@@ -341,17 +440,17 @@ def _parse_row(
     values: dict[str, Any] = {
         "ordered_at": ordered_at or paid_at,
         "paid_at": paid_at,
-        "buyer_name": _text(row, "buyer_name"),
-        "buyer_phone": _text(row, "buyer_phone"),
+        "buyer_name": text("buyer_name"),
+        "buyer_phone": text("buyer_phone"),
         "recipient_name": recipient,
-        "recipient_phone": _text(row, "recipient_phone"),
-        "recipient_phone2": _text(row, "recipient_phone2"),
-        "zip_code": _text(row, "zip_code"),
+        "recipient_phone": recipient_phone,
+        "recipient_phone2": recipient_phone2,
+        "zip_code": text("zip_code"),
         "address1": address1,
         "address2": address2,
-        "delivery_message": _text(row, "delivery_message"),
-        "bundle_key": _text(row, "bundle_key"),
-        "_shipping": guarded("shipping_fee", _money) or 0,
+        "delivery_message": text("delivery_message"),
+        "bundle_key": text("bundle_key"),
+        "_shipping": money("shipping_fee") or 0,
     }
     return line, values
 

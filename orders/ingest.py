@@ -9,18 +9,22 @@ the same transaction; a line that cannot be fully reserved is stored and flagged
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Sku
 from channels.models import ChannelAccount, OptionMapping
 from channels.types import ChannelOrder, ChannelOrderLine, LineState
 from inventory.services import ReserveRequest, stock_reserve_many
+from oms.db import bulk_set, chunked, insert_rows, is_postgres, pg_array
 from oms.models import User
 from orders.models import (
     RESERVING_STATES,
@@ -185,6 +189,89 @@ class SkuResolver:
         return out
 
 
+@dataclass(slots=True)
+class _Waiting:
+    """A mapped line waiting for stock, as reserving needs it (no ORM instance)."""
+
+    pk: int
+    order_id: int
+    product_name: str
+    backorder: bool
+    sort_at: datetime
+    allocation: list[tuple[int, int]]
+    line: OrderLine | None = None
+
+
+EVENT_COLUMNS = ("order_id", "line_id", "type", "message", "data", "user_id")
+
+
+def _user_id(actor: User | None) -> int | None:
+    return actor.pk if actor is not None and actor.is_authenticated else None
+
+
+def _set_backorder(line_ids: Sequence[int], flag: bool, now: datetime) -> None:
+    if not line_ids:
+        return
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {OrderLine._meta.db_table} SET backorder = %s, updated_at = %s "  # noqa: S608
+                "WHERE id = ANY(%s::bigint[])",
+                [flag, now, pg_array(line_ids)],
+            )
+        return
+    for part in chunked(line_ids, 500):
+        OrderLine.objects.filter(pk__in=part).update(backorder=flag, updated_at=now)
+
+
+def _reserve_waiting(
+    waiting: Sequence[_Waiting], *, actor: User | None
+) -> tuple[list[_Waiting], list[_Waiting]]:
+    """Reserve for the lines, oldest first, each all or nothing; set their backorder flags (on
+    the rows and on `waiting`) and write their events. Returns (reserved, short)."""
+    ordered = sorted((w for w in waiting if w.allocation), key=lambda w: (w.sort_at, w.pk))
+    if not ordered:
+        return [], []
+    results = stock_reserve_many(
+        requests=[ReserveRequest(reservation_reference(w.pk), w.allocation) for w in ordered],
+        actor=actor,
+        detail=False,
+    )
+    user_id = _user_id(actor)
+    reserved: list[_Waiting] = []
+    short: list[_Waiting] = []
+    events: list[tuple[Any, ...]] = []
+    for w, result in zip(ordered, results, strict=True):
+        if result.ok:
+            reserved.append(w)
+            if w.backorder or not result.already_reserved:
+                events.append(
+                    (w.order_id, w.pk, OrderEvent.Type.RESERVED.value, w.product_name[:200], {}, user_id)
+                )
+        else:
+            short.append(w)
+            if not w.backorder:
+                events.append(
+                    (
+                        w.order_id,
+                        w.pk,
+                        OrderEvent.Type.BACKORDER.value,
+                        "; ".join(f"{s.sku_code} -{s.short}" for s in result.shortages)[:500],
+                        {"shortages": [s.__dict__ for s in result.shortages]},
+                        user_id,
+                    )
+                )
+    now = timezone.now()
+    _set_backorder([w.pk for w in reserved if w.backorder], False, now)
+    _set_backorder([w.pk for w in short if not w.backorder], True, now)
+    for w in reserved:
+        w.backorder = False
+    for w in short:
+        w.backorder = True
+    insert_rows(OrderEvent, EVENT_COLUMNS, events)
+    return reserved, short
+
+
 def reserve_lines(
     lines: Sequence[OrderLine], *, actor: User | None
 ) -> tuple[list[OrderLine], list[OrderLine]]:
@@ -195,44 +282,24 @@ def reserve_lines(
     allocations: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for row in LineSku.objects.filter(line__in=lines).values_list("line_id", "sku_id", "quantity"):
         allocations[row[0]].append((row[1], row[2]))
-    ordered = sorted(lines, key=lambda ln: (ln.ordered_at or ln.created_at or timezone.now(), ln.pk))
-    ordered = [ln for ln in ordered if allocations.get(ln.pk)]
-    results = stock_reserve_many(
-        requests=[ReserveRequest(reservation_reference(ln.pk), allocations[ln.pk]) for ln in ordered],
-        actor=actor,
-    )
-    reserved, short, events = [], [], []
-    for line, result in zip(ordered, results, strict=True):
-        if result.ok:
-            reserved.append(line)
-            if line.backorder or not result.already_reserved:
-                events.append(
-                    OrderEvent(
-                        order_id=line.order_id,
-                        line=line,
-                        type=OrderEvent.Type.RESERVED,
-                        message=line.product_name[:200],
-                        user=actor,
-                    )
-                )
-            line.backorder = False
-        else:
-            short.append(line)
-            if not line.backorder:
-                events.append(
-                    OrderEvent(
-                        order_id=line.order_id,
-                        line=line,
-                        type=OrderEvent.Type.BACKORDER,
-                        message="; ".join(f"{s.sku_code} -{s.short}" for s in result.shortages)[:500],
-                        data={"shortages": [s.__dict__ for s in result.shortages]},
-                        user=actor,
-                    )
-                )
-            line.backorder = True
-    OrderLine.objects.bulk_update(ordered, ["backorder"])
-    OrderEvent.objects.bulk_create(events)
-    return reserved, short
+    now = timezone.now()
+    waiting = [
+        _Waiting(
+            pk=ln.pk,
+            order_id=ln.order_id,
+            product_name=ln.product_name,
+            backorder=ln.backorder,
+            sort_at=ln.ordered_at or ln.created_at or now,
+            allocation=allocations.get(ln.pk, []),
+            line=ln,
+        )
+        for ln in lines
+    ]
+    reserved, short = _reserve_waiting(waiting, actor=actor)
+    for w in (*reserved, *short):
+        assert w.line is not None
+        w.line.backorder = w.backorder
+    return [w.line for w in reserved if w.line], [w.line for w in short if w.line]
 
 
 def _chunks(orders: Sequence[ChannelOrder], size: int) -> Iterable[Sequence[ChannelOrder]]:
@@ -265,6 +332,25 @@ def orders_ingest(
     return total
 
 
+# --- What changed since the last collection ---------------------------------------------------------
+# Each order keeps a digest of the channel's data it was last ingested from. The same data again
+# (a sheet uploaded twice, a collection window overlapping the last one) matches it and costs one
+# indexed look-up per batch: nothing is re-read, compared or written. A different digest (or none:
+# orders stored before digests, or whose last channel state could not be applied) goes through the
+# field-by-field comparison below.
+
+_ORDER_DIGEST_FIELDS = tuple(f.name for f in fields(ChannelOrder) if f.name not in {"lines", "raw"})
+_LINE_DIGEST_FIELDS = tuple(f.name for f in fields(ChannelOrderLine))
+_order_key = attrgetter(*_ORDER_DIGEST_FIELDS)
+_line_key = attrgetter(*_LINE_DIGEST_FIELDS)
+
+
+def order_digest(order: ChannelOrder) -> str:
+    """A stable fingerprint of what the channel said about the order and its lines."""
+    key = (1, _order_key(order), [_line_key(line) for line in order.lines])
+    return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+
+
 @transaction.atomic
 def _ingest_chunk(
     *,
@@ -275,13 +361,233 @@ def _ingest_chunk(
     batch: ImportBatch | None,
 ) -> IngestResult:
     result = IngestResult()
+    digests = {o.external_order_id[:100]: order_digest(o) for o in orders}
+    known = {
+        ext: (pk, digest)
+        for ext, pk, digest in Order.objects.filter(
+            account=account, external_order_id__in=list(digests)
+        ).values_list("external_order_id", "pk", "ingest_digest")
+    }
+    pk_of: dict[str, int] = {}
+    fresh: list[ChannelOrder] = []
+    compare: list[ChannelOrder] = []
+    for incoming in orders:
+        key = incoming.external_order_id[:100]
+        hit = known.get(key)
+        if hit is None:
+            fresh.append(incoming)
+        elif hit[1] and hit[1] == digests[key]:
+            pk_of[key] = hit[0]
+            result.orders_unchanged += 1
+            result.lines_unchanged += len(incoming.lines)
+        else:
+            compare.append(incoming)
+    if fresh:
+        # A new order whose line is already stored (under another order) takes the careful path.
+        taken = _stored_line_ids(account, [ln.external_line_id[:100] for o in fresh for ln in o.lines])
+        if taken:
+            compare += [o for o in fresh if any(ln.external_line_id[:100] in taken for ln in o.lines)]
+            fresh = [o for o in fresh if not any(ln.external_line_id[:100] in taken for ln in o.lines)]
+    if compare:
+        result.add(
+            _ingest_compared(
+                account=account, orders=compare, digests=digests, source=source, actor=actor, batch=batch
+            )
+        )
+    if fresh:
+        result.add(
+            _ingest_new(
+                account=account, orders=fresh, digests=digests, source=source, actor=actor, batch=batch
+            )
+        )
+    pk_of.update(zip([o.external_order_id[:100] for o in compare + fresh], result.order_ids, strict=True))
+    result.order_ids = [pk_of[o.external_order_id[:100]] for o in orders]
+    return result
+
+
+def _stored_line_ids(account: ChannelAccount, line_ids: Sequence[str]) -> set[str]:
+    if not line_ids:
+        return set()
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT external_line_id FROM {OrderLine._meta.db_table} "  # noqa: S608
+                "WHERE account_id = %s AND external_line_id = ANY(%s::varchar[])",
+                [account.pk, pg_array(line_ids)],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    found: set[str] = set()
+    for part in chunked(line_ids, 500):
+        found.update(
+            OrderLine.objects.filter(account=account, external_line_id__in=part).values_list(
+                "external_line_id", flat=True
+            )
+        )
+    return found
+
+
+# --- New orders: plain rows, COPY, one reservation call --------------------------------------------
+
+ORDER_COLUMNS = (
+    "account_id",
+    "external_order_id",
+    "source",
+    "import_batch_id",
+    "raw",
+    "ingest_digest",
+    "ordered_at",
+    "paid_at",
+    "buyer_name",
+    "buyer_phone",
+    "recipient_name",
+    "recipient_phone",
+    "recipient_phone2",
+    "phone_last4",
+    "zip_code",
+    "zip_is_old",
+    "address1",
+    "address2",
+    "delivery_message",
+    "shipping_fee",
+    "total_amount",
+    "bundle_key",
+)
+LINE_COLUMNS = (
+    "order_id",
+    "account_id",
+    "external_line_id",
+    "channel_product_id",
+    "channel_option_id",
+    "product_name",
+    "option_text",
+    "seller_codes",
+    "quantity",
+    "unit_price",
+    "discount",
+    "line_total",
+    "status",
+    "channel_status",
+    "ordered_at",
+    "unmapped",
+)
+
+
+def _ingest_new(
+    *,
+    account: ChannelAccount,
+    orders: Sequence[ChannelOrder],
+    digests: dict[str, str],
+    source: str,
+    actor: User | None,
+    batch: ImportBatch | None,
+) -> IngestResult:
+    """Orders none of whose lines is stored yet: written as plain rows (COPY on Postgres), their
+    lines mapped and reserved in one call."""
+    result = IngestResult(orders_created=len(orders))
+    batch_id = batch.pk if batch is not None else None
+    rows = []
+    for incoming in orders:
+        values = _order_values(incoming)
+        key = incoming.external_order_id[:100]
+        rows.append(
+            (
+                account.pk,
+                key,
+                str(source),
+                batch_id,
+                incoming.raw,
+                digests[key],
+                *(values[c] for c in ORDER_COLUMNS[6:]),
+            )
+        )
+    order_ids = insert_rows(Order, ORDER_COLUMNS, rows)
+    result.order_ids = order_ids
+    user_id = _user_id(actor)
+    insert_rows(
+        OrderEvent,
+        ("order_id", "type", "message", "user_id"),
+        [(pk, OrderEvent.Type.COLLECTED.value, f"{source}", user_id) for pk in order_ids],
+    )
+
+    channel_lines = [ln for o in orders for ln in o.lines]
+    allocations = SkuResolver(account).resolve(channel_lines)
+    line_rows = []
+    meta: list[tuple[int, str, datetime | None, bool]] = []  # order id, product, ordered at, reserves
+    for order_id, incoming in zip(order_ids, orders, strict=True):
+        ordered_at = incoming.ordered_at
+        for ln in incoming.lines:
+            status = INITIAL_STATUS[ln.state]
+            product_name = ln.product_name[:300]
+            line_rows.append(
+                (
+                    order_id,
+                    account.pk,
+                    ln.external_line_id[:100],
+                    ln.channel_product_id[:100],
+                    ln.channel_option_id[:100],
+                    product_name,
+                    ln.option_text.strip()[:300],
+                    [c.strip() for c in ln.seller_codes if c and c.strip()],
+                    ln.quantity,
+                    ln.unit_price,
+                    ln.discount,
+                    _line_total(ln),
+                    status.value,
+                    ln.channel_status[:50],
+                    ordered_at,
+                    False,
+                )
+            )
+            meta.append((order_id, product_name, ordered_at, status in RESERVING_STATES))
+    for i, allocation in enumerate(allocations):
+        if allocation is None:
+            line_rows[i] = (*line_rows[i][:-1], True)
+    line_ids = insert_rows(OrderLine, LINE_COLUMNS, line_rows)
+
+    sku_rows = []
+    waiting = []
+    now = timezone.now()
+    for line_id, allocation, (order_id, product_name, ordered_at, reserves) in zip(
+        line_ids, allocations, meta, strict=True
+    ):
+        if allocation is None:
+            result.unmapped += 1
+            continue
+        merged: dict[int, int] = defaultdict(int)
+        for sku_id, quantity in allocation:
+            merged[sku_id] += quantity
+        sku_rows += [(line_id, sku_id, q) for sku_id, q in merged.items()]
+        if reserves:
+            waiting.append(
+                _Waiting(line_id, order_id, product_name, False, ordered_at or now, list(merged.items()))
+            )
+    insert_rows(LineSku, ("line_id", "sku_id", "quantity"), sku_rows)
+    result.lines_created = len(line_ids)
+    reserved, short = _reserve_waiting(waiting, actor=actor)
+    result.reserved, result.backorder = len(reserved), len(short)
+    return result
+
+
+# --- Known orders (or new ones sharing a stored line): compared field by field ----------------------
+
+
+def _ingest_compared(
+    *,
+    account: ChannelAccount,
+    orders: Sequence[ChannelOrder],
+    digests: dict[str, str],
+    source: str,
+    actor: User | None,
+    batch: ImportBatch | None,
+) -> IngestResult:
+    result = IngestResult()
     existing_orders = {
         o.external_order_id: o
         for o in Order.objects.filter(
-            account=account, external_order_id__in=[o.external_order_id for o in orders]
+            account=account, external_order_id__in=[o.external_order_id[:100] for o in orders]
         )
     }
-    line_ids = [ln.external_line_id for o in orders for ln in o.lines]
+    line_ids = [ln.external_line_id[:100] for o in orders for ln in o.lines]
     existing_lines = {
         ln.external_line_id: ln
         for ln in OrderLine.objects.filter(account=account, external_line_id__in=line_ids).select_related(
@@ -296,18 +602,21 @@ def _ingest_chunk(
 
     for incoming in orders:
         values = _order_values(incoming)
-        current = existing_orders.get(incoming.external_order_id)
+        key = incoming.external_order_id[:100]
+        current = existing_orders.get(key)
         if current is None:
             order = Order(
                 account=account,
-                external_order_id=incoming.external_order_id[:100],
+                external_order_id=key,
                 source=source,
                 import_batch=batch,
                 raw=incoming.raw,
+                ingest_digest=digests[key],
                 **values,
             )
             to_create.append((incoming, order))
             continue
+        current.ingest_digest = digests[key]
         diff = {
             name: [getattr(current, name), values[name]]
             for name in (*ADDRESS_FIELDS, *OTHER_FIELDS)
@@ -357,10 +666,10 @@ def _ingest_chunk(
     new_lines: list[tuple[ChannelOrderLine, OrderLine]] = []
     state_moves: list[tuple[OrderLine, LineStatus]] = []
     for incoming in orders:
-        order = order_by_external[incoming.external_order_id]
+        order = order_by_external[incoming.external_order_id[:100]]
         result.order_ids.append(order.pk)
         for ln in incoming.lines:
-            current_line = existing_lines.get(ln.external_line_id)
+            current_line = existing_lines.get(ln.external_line_id[:100])
             if current_line is None:
                 line = OrderLine(
                     order=order,
@@ -393,6 +702,7 @@ def _ingest_chunk(
 
     # Existing lines first: every writer locks order lines before stock (매칭, 재할당 and
     # cancel do the same), so the two never wait on each other in opposite orders.
+    unsettled: set[int] = set()
     if state_moves:
         locked = {
             ln.pk: ln
@@ -403,26 +713,32 @@ def _ingest_chunk(
         for line, target in state_moves:
             if order_line_apply_channel_state(line=locked[line.pk], target=target, actor=actor):
                 result.lines_updated += 1
+            elif locked[line.pk].status != target:
+                # Not applied: compare again next time instead of trusting the digest.
+                unsettled.add(line.order_id)
+    stamped = [o for o in existing_orders.values()]
+    for order in stamped:
+        if order.pk in unsettled:
+            order.ingest_digest = ""
+    bulk_set(Order, stamped, ["ingest_digest"])
 
     if new_lines:
         lines = [line for _i, line in new_lines]
-        OrderLine.objects.bulk_create(lines)
         allocations = SkuResolver(account).resolve([ln for ln, _line in new_lines])
-        line_skus, unmapped = [], []
-        for (_ln, line), allocation in zip(new_lines, allocations, strict=True):
+        for line, allocation in zip(lines, allocations, strict=True):
+            line.unmapped = allocation is None
+        OrderLine.objects.bulk_create(lines)
+        line_skus = []
+        for line, allocation in zip(lines, allocations, strict=True):
             if allocation is None:
-                line.unmapped = True
-                unmapped.append(line)
                 continue
             merged: dict[int, int] = defaultdict(int)
             for sku_id, quantity in allocation:
                 merged[sku_id] += quantity
             line_skus += [LineSku(line=line, sku_id=sku_id, quantity=q) for sku_id, q in merged.items()]
         LineSku.objects.bulk_create(line_skus)
-        if unmapped:
-            OrderLine.objects.bulk_update(unmapped, ["unmapped"])
         result.lines_created = len(lines)
-        result.unmapped = len(unmapped)
+        result.unmapped = sum(1 for line in lines if line.unmapped)
         reservable = [ln for ln in lines if not ln.unmapped and ln.status in RESERVING_STATES]
         reserved, short = reserve_lines(reservable, actor=actor)
         result.reserved, result.backorder = len(reserved), len(short)

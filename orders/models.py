@@ -133,6 +133,8 @@ class Order(models.Model):
     )
     memo = models.TextField(_("CS memo"), blank=True)
     raw = models.JSONField(default=dict, blank=True)
+    # orders.ingest.order_digest of the channel data last ingested: the same data again is skipped.
+    ingest_digest = models.CharField(max_length=32, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("collected"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
