@@ -1231,6 +1231,7 @@ class _ProductRun(_PushRun):
                 channel_option_id=listing.external_option_id,
                 name=name,
                 price=price if (price != listing.last_pushed_price or self.force) else None,
+                base_price=sku.product.sale_price,
                 on_sale=sale if (sale != (listing.status == Listing.Status.ON_SALE) or self.force) else None,
             )
             if update.name is None and update.price is None and update.on_sale is None:

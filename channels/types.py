@@ -103,7 +103,10 @@ class StockUpdate:
     channel_product_id: str
     channel_option_id: str
     quantity: int
-    price: int | None = None
+    price: int | None = None  # what the buyer pays for this option
+    # The channel product's own sale price, for marketplaces that price an option as an amount
+    # added to it (Naver: option price = price - base_price).
+    base_price: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class ProductUpdate:
     channel_product_id: str
     channel_option_id: str = ""
     name: str | None = None
-    price: int | None = None
+    price: int | None = None  # what the buyer pays for this option (or product)
+    base_price: int | None = None  # the product's own sale price (see StockUpdate)
     on_sale: bool | None = None
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -83,8 +83,12 @@ from channels.types import (
 )
 
 # --- Naver's limits and names (channel-specs.md) -------------------------------------------------
-# Naver meters each API with a token bucket and does not publish one number for all of them
-# (unverified); 2 calls a second per account stays well inside what sellers report.
+# Naver's rate limit ("요청량 제한", Commerce API Center docs; channel-specs.md "Limits"): a
+# token bucket per API and per authenticated application, answered with 429 + GW.RATE_LIMIT
+# and GNCP-GW-RateLimit-Replenish-Rate / -Burst-Capacity / -Remaining headers. Naver publishes
+# no fixed number (the buckets are tuned per API and change without notice), so this is our own
+# conservative pace for all APIs together, not a documented limit; a 429 is retried after
+# Retry-After or one token's refill time from the replenish-rate header (_retry_after).
 NAVER_RATE_PER_SECOND = 2.0
 LAST_CHANGED_LIMIT = 300  # limitCount maximum
 LAST_CHANGED_WINDOW = timedelta(hours=24)  # lastChangedFrom .. lastChangedTo maximum
@@ -96,7 +100,15 @@ LAST_CHANGED_PATH = "/v1/pay-order/seller/product-orders/last-changed-statuses"
 DETAILS_PATH = "/v1/pay-order/seller/product-orders/query"
 CONFIRM_PATH = "/v1/pay-order/seller/product-orders/confirm"
 DISPATCH_PATH = "/v1/pay-order/seller/product-orders/dispatch"
+# 상품 옵션 재고 변경 (Commerce API Center, update-options-product): optionInfo is required and it
+# edits only products set up with (combination) options; each combination's `price` is the
+# option price (옵션가), the amount ADDED to the product's sale price (productSalePrice.salePrice),
+# which Naver keeps within a band around the sale price (seller notice: about +-50%).
 OPTION_STOCK_PATH = "/v1/products/origin-products/{no}/option-stock"
+# A product without options keeps its stock and price on the origin product itself
+# (originProduct.stockQuantity / .salePrice), changed only by the whole-product edit: read it,
+# change the two fields, send it back (상품 조회 / 상품 수정, v2; the read answer is the edit body).
+ORIGIN_PRODUCT_PATH = "/v2/products/origin-products/{no}"
 CHANGE_STATUS_PATH = "/v1/products/origin-products/{no}/change-status"
 AUTH_EXPIRED_CODE = "GW.AUTHN"
 RATE_LIMIT_CODE = "GW.RATE_LIMIT"
@@ -526,30 +538,30 @@ class NaverCommerceAdapter(ChannelAdapter):
         return results
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
-        """One option-stock PUT per origin product with all its changed option combinations;
-        one ItemResult per update, in the order given.
+        """One option-stock PUT per origin product with all its changed option combinations, or
+        for a product without options one read-and-edit of the origin product; one ItemResult
+        per update, in the order given.
 
         A product Naver refuses (4xx) or fails on (5xx, timeout) fails only its own items
         (the latter retryable); a rate limit or an auth error stops the batch: setting a
         quantity is idempotent, so the service simply pushes again."""
-        outcome: dict[str, ItemResult] = {}
+        outcome: dict[tuple[str, bool], ItemResult] = {}
+        refused: dict[str, ItemResult] = {}
         for product_no, group in _group_by_product(updates).items():
-            body: dict[str, Any] = {}
-            combos = [u for u in group if u.channel_option_id]
-            if combos:
-                body["optionInfo"] = {
-                    "optionCombinations": [
-                        _combination(u.channel_option_id, u.quantity, u.price) for u in combos
-                    ]
-                }
-            for u in group:
-                if not u.channel_option_id:
-                    # A product without options keeps its stock on the product itself (unverified).
-                    body["stockQuantity"] = max(0, u.quantity)
-                    if u.price is not None:
-                        body["productSalePrice"] = {"salePrice": u.price}
-            outcome[product_no] = self._put_product(product_no, OPTION_STOCK_PATH, body)
-        return [_keyed(outcome[u.channel_product_id.strip()], _stock_key(u)) for u in updates]
+            options = [u for u in group if u.channel_option_id]
+            if options:
+                combos, sale_price, bad = _combinations(options, with_stock=True)
+                refused.update(bad)
+                if combos:
+                    outcome[(product_no, True)] = self._put_product(
+                        product_no, OPTION_STOCK_PATH, _option_body(combos, sale_price)
+                    )
+            plain = [u for u in group if not u.channel_option_id]
+            if plain:
+                outcome[(product_no, False)] = self._edit_origin_product(
+                    product_no, stock=plain[-1].quantity, price=plain[-1].price
+                )
+        return [_answer(u, outcome, refused, _stock_key(u)) for u in updates]
 
     def push_product(self, updates: Sequence[ProductUpdate]) -> list[ItemResult]:
         """Sale state through change-status (SALE / SUSPENSION) and prices through option-stock;
@@ -560,7 +572,8 @@ class NaverCommerceAdapter(ChannelAdapter):
         for update in updates:
             by_product.setdefault(update.channel_product_id.strip(), []).append(update)
         status_outcome: dict[str, ItemResult] = {}
-        price_outcome: dict[str, ItemResult] = {}
+        price_outcome: dict[tuple[str, bool], ItemResult] = {}
+        refused: dict[str, ItemResult] = {}
         for product_no, group in by_product.items():
             on_sale = [u.on_sale for u in group if u.on_sale is not None]
             if on_sale:
@@ -569,17 +582,17 @@ class NaverCommerceAdapter(ChannelAdapter):
                     product_no, CHANGE_STATUS_PATH, {"statusType": status}
                 )
             priced = [u for u in group if u.price is not None]
-            if priced:
-                body: dict[str, Any] = {}
-                combos = {u.channel_option_id: u.price for u in priced if u.channel_option_id}
+            options = [u for u in priced if u.channel_option_id]
+            if options:
+                combos, sale_price, bad = _combinations(options, with_stock=False)
+                refused.update(bad)
                 if combos:
-                    body["optionInfo"] = {
-                        "optionCombinations": [{"id": _option_id(o), "price": p} for o, p in combos.items()]
-                    }
-                plain = [u.price for u in priced if not u.channel_option_id]
-                if plain:
-                    body["productSalePrice"] = {"salePrice": plain[-1]}
-                price_outcome[product_no] = self._put_product(product_no, OPTION_STOCK_PATH, body)
+                    price_outcome[(product_no, True)] = self._put_product(
+                        product_no, OPTION_STOCK_PATH, _option_body(combos, sale_price)
+                    )
+            plain = [u.price for u in priced if not u.channel_option_id]
+            if plain:
+                price_outcome[(product_no, False)] = self._edit_origin_product(product_no, price=plain[-1])
         results: list[ItemResult] = []
         for update in updates:
             key = _product_key(update)
@@ -600,7 +613,7 @@ class NaverCommerceAdapter(ChannelAdapter):
             if update.on_sale is not None:
                 parts.append(status_outcome[product_no])
             if update.price is not None:
-                parts.append(price_outcome[product_no])
+                parts.append(_answer(update, price_outcome, refused, key))
             failed = next((p for p in parts if not p.ok), None)
             results.append(_keyed(failed or ItemResult(key=key, ok=True), key))
         return results
@@ -608,6 +621,31 @@ class NaverCommerceAdapter(ChannelAdapter):
     def _put_product(self, product_no: str, path: str, body: dict[str, Any]) -> ItemResult:
         """One product write; its outcome (keyed by the product number) or a raised rate limit
         or auth error, which stop the whole batch."""
+        return self._product_write(
+            product_no, lambda: self._call("PUT", path.format(no=product_no), json=body)
+        )
+
+    def _edit_origin_product(
+        self, product_no: str, *, stock: int | None = None, price: int | None = None
+    ) -> ItemResult:
+        """Stock and sale price of a product without options: read the origin product, change
+        originProduct.stockQuantity / salePrice, send the whole product back."""
+
+        def edit() -> None:
+            path = ORIGIN_PRODUCT_PATH.format(no=product_no)
+            product = self._call("GET", path)
+            origin = product.get("originProduct") if isinstance(product, dict) else None
+            if not isinstance(origin, dict):
+                raise ChannelTemporaryError(gettext("Naver's product answer has no originProduct."))
+            if stock is not None:
+                origin["stockQuantity"] = max(0, stock)
+            if price is not None:
+                origin["salePrice"] = price
+            self._call("PUT", path, json=product)
+
+        return self._product_write(product_no, edit)
+
+    def _product_write(self, product_no: str, write: Callable[[], Any]) -> ItemResult:
         if not product_no.isdigit():
             return ItemResult(
                 key=product_no,
@@ -616,7 +654,7 @@ class NaverCommerceAdapter(ChannelAdapter):
                 message=gettext("Not a Naver origin product number."),
             )
         try:
-            self._call("PUT", path.format(no=product_no), json=body)
+            write()
         except (ChannelRateLimited, ChannelAuthError):
             raise
         except ChannelRequestError as exc:
@@ -880,11 +918,59 @@ def _option_id(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
-def _combination(option_id: str, quantity: int, price: int | None) -> dict[str, Any]:
-    combo: dict[str, Any] = {"id": _option_id(option_id), "stockQuantity": max(0, quantity), "usable": True}
-    if price is not None:
-        combo["price"] = price
-    return combo
+def _combinations(
+    updates: Sequence[StockUpdate | ProductUpdate], *, with_stock: bool
+) -> tuple[list[dict[str, Any]], int | None, dict[str, ItemResult]]:
+    """optionCombinations entries for one product's options, the product sale price they are
+    priced against, and the options refused before sending (keyed by option id).
+
+    Our prices are what the buyer pays for the option; Naver's combination price is the amount
+    added to the product's sale price, so it is sent as price - base_price, with the sale price
+    itself beside it (productSalePrice) so both move together. All options of one product
+    share one sale price: the first one given."""
+    bases = [u.base_price for u in updates if u.price is not None and u.base_price is not None]
+    sale_price = bases[0] if bases else None
+    combos: list[dict[str, Any]] = []
+    refused: dict[str, ItemResult] = {}
+    for u in updates:
+        combo: dict[str, Any] = {"id": _option_id(u.channel_option_id)}
+        if with_stock and isinstance(u, StockUpdate):
+            combo["stockQuantity"] = max(0, u.quantity)
+            combo["usable"] = True
+        if u.price is not None:
+            if sale_price is None:
+                refused[u.channel_option_id] = ItemResult(
+                    key=u.channel_option_id,
+                    ok=False,
+                    code="NO_BASE_PRICE",
+                    message=gettext(
+                        "Naver prices an option as an amount added to the product's sale price, "
+                        "and the product's sale price was not given."
+                    ),
+                )
+                continue
+            combo["price"] = u.price - sale_price
+        combos.append(combo)
+    return combos, sale_price, refused
+
+
+def _option_body(combos: list[dict[str, Any]], sale_price: int | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"optionInfo": {"optionCombinations": combos}}
+    if sale_price is not None:
+        body["productSalePrice"] = {"salePrice": sale_price}
+    return body
+
+
+def _answer(
+    update: StockUpdate | ProductUpdate,
+    outcome: dict[tuple[str, bool], ItemResult],
+    refused: dict[str, ItemResult],
+    key: str,
+) -> ItemResult:
+    option_id = update.channel_option_id.strip()
+    if option_id in refused:
+        return _keyed(refused[option_id], key)
+    return _keyed(outcome[(update.channel_product_id.strip(), bool(option_id))], key)
 
 
 def _stock_key(update: StockUpdate) -> str:

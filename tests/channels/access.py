@@ -1,7 +1,8 @@
-"""Who may use the channel pages. Accounts and credentials: administrators only (role_grants
-keeps channelaccount admin-only). The account list (sync state, no credentials), listings and
-the sync monitor are read by managers too, who run the order queue; linking listings, the 재고 연동 제외 switch and retries change what is sent
-to the marketplaces, so they stay with administrators."""
+"""Who may use the channel pages. Account pages and credentials: administrators only
+(role_grants keeps channelaccount admin-only). The account list (sync state, no credentials),
+listings and the sync monitor are read by managers too, who run the order queue; linking
+listings, the 재고 연동 제외 switch and retries change what is sent to the marketplaces, so
+they stay with administrators."""
 
 from channels.models import Marketplace
 from tests.access import ADMIN, MANAGER_UP, NO_METHOD, Rule

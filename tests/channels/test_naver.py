@@ -576,32 +576,86 @@ def test_dispatch_in_batches_of_30_with_courier_codes_and_partial_failures(naver
 
 
 def test_stock_push_groups_options_by_origin_product(naver: FakeNaver) -> None:
-    naver.add_product("4000000001", ["101", "102", "103"])
+    naver.add_product("4000000001", ["101", "102", "103"], sale_price=19900)
     naver.add_product("4000000002", ["201"])
-    naver.add_product("4000000003")
+    naver.add_product("4000000003", stock=1, sale_price=12900)  # no options
 
     results = adapter_for(naver).push_stock(
         [
             StockUpdate("4000000001", "101", 5),
             StockUpdate("4000000002", "201", 0),
-            StockUpdate("4000000001", "102", 0, price=1000),
+            StockUpdate("4000000001", "102", 0, price=20900, base_price=19900),
             StockUpdate("4000000001", "101", 4),  # the later quantity wins
             StockUpdate("4000000003", "", 9),
         ]
     )
 
-    assert all(r.ok for r in results)
+    assert all(r.ok for r in results), results
     assert [r.key for r in results] == ["101", "201", "102", "101", "4000000003"]  # one per update
-    assert naver.calls("/option-stock", "PUT") == 3
+    assert naver.calls("/option-stock", "PUT") == 2
     body = dict(naver.stock_pushes)["4000000001"]
     assert body["optionInfo"]["optionCombinations"] == [
         {"id": 101, "stockQuantity": 4, "usable": True},
-        {"id": 102, "stockQuantity": 0, "usable": True, "price": 1000},
+        {"id": 102, "stockQuantity": 0, "usable": True, "price": 1000},  # the extra over 19,900
     ]
+    assert body["productSalePrice"] == {"salePrice": 19900}
     assert naver.stock[("4000000001", "101")] == 4
     assert naver.stock[("4000000002", "201")] == 0
+    assert naver.prices[("4000000001", "102")] == 20900
+    # a product without options: read, stock changed, the whole product sent back
+    assert [r.method for r in naver.requests if "/v2/products/origin-products/4000000003" in r.path] == [
+        "GET",
+        "PUT",
+    ]
     assert naver.stock[("4000000003", "")] == 9
-    assert naver.prices[("4000000001", "102")] == 1000
+    kept = naver.origin_products["4000000003"]["originProduct"]
+    assert (kept["salePrice"], kept["name"]) == (12900, "기본 반팔 티셔츠 4000000003")
+
+
+def test_option_prices_are_sent_as_the_amount_added_to_the_sale_price(naver: FakeNaver) -> None:
+    # given options of a 19,900 product: one dearer, one cheaper, one priced without its base
+    naver.add_product("4000000001", ["101", "102", "103"], sale_price=19900)
+
+    results = adapter_for(naver).push_product(
+        [
+            ProductUpdate("4000000001", "101", price=22900, base_price=19900),
+            ProductUpdate("4000000001", "102", price=17900, base_price=19900),
+        ]
+    )
+    missing_base = adapter_for(naver).push_stock([StockUpdate("4000000001", "103", 1, price=25900)])
+
+    assert [r.ok for r in results] == [True, True]
+    (_no, body) = naver.stock_pushes[0]
+    assert [c["price"] for c in body["optionInfo"]["optionCombinations"]] == [3000, -2000]
+    assert (naver.prices[("4000000001", "101")], naver.prices[("4000000001", "102")]) == (22900, 17900)
+    assert (missing_base[0].ok, missing_base[0].code) == (False, "NO_BASE_PRICE")
+    assert len(naver.stock_pushes) == 1  # nothing sent for it
+
+
+def test_naver_refuses_a_full_price_sent_as_the_option_price(naver: FakeNaver) -> None:
+    # The old mistake: the SKU's whole price as optionCombinations[].price.
+    naver.add_product("4000000001", ["101"], sale_price=19900)
+    token = adapter_for(naver)._access_token()
+    with requests.Session() as http:
+        answer = http.put(
+            naver.api_url + "/v1/products/origin-products/4000000001/option-stock",
+            json={"optionInfo": {"optionCombinations": [{"id": 101, "price": 19900}]}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert answer.status_code == 400
+    assert answer.json()["invalidInputs"][0]["name"] == "optionInfo.optionCombinations[0].price"
+
+
+def test_a_product_without_options_is_not_sent_to_option_stock(naver: FakeNaver) -> None:
+    naver.add_product("4000000003", stock=2)
+    naver.fail_next(FakeNaver.server_error(503), path="/v2/products/origin-products/4000000003", method="PUT")
+
+    (failed,) = adapter_for(naver).push_stock([StockUpdate("4000000003", "", 7)])
+    (done,) = adapter_for(naver).push_stock([StockUpdate("4000000003", "", 7)])
+
+    assert (failed.ok, failed.retryable) == (False, True) and done.ok
+    assert naver.calls("/option-stock") == 0
+    assert naver.stock[("4000000003", "")] == 7
 
 
 def test_a_refused_product_fails_only_its_own_stock_items(naver: FakeNaver) -> None:
@@ -639,14 +693,14 @@ def test_stock_push_stops_on_a_rate_limit(naver: FakeNaver) -> None:
 
 
 def test_push_product_changes_sale_status_and_price(naver: FakeNaver) -> None:
-    naver.add_product("4000000001", ["101"])
+    naver.add_product("4000000001", ["101"], sale_price=19900)
     naver.add_product("4000000002")
 
     results = adapter_for(naver).push_product(
         [
             ProductUpdate("4000000001", on_sale=False),
             ProductUpdate("4000000002", on_sale=True, price=15900),
-            ProductUpdate("4000000001", "101", price=2000),
+            ProductUpdate("4000000001", "101", price=21900, base_price=19900),
             ProductUpdate("4000000002", name="새 이름"),
         ]
     )
@@ -655,7 +709,8 @@ def test_push_product_changes_sale_status_and_price(naver: FakeNaver) -> None:
     assert [r.key for r in results] == ["4000000001", "4000000002", "101", "4000000002"]
     assert results[3].code == "NAME_NOT_SUPPORTED"
     assert sorted(naver.status_changes) == [("4000000001", "SUSPENSION"), ("4000000002", "SALE")]
-    assert naver.prices[("4000000001", "101")] == 2000
+    assert naver.prices[("4000000001", "101")] == 21900
+    assert naver.option_extras[("4000000001", "101")] == 2000
     assert naver.prices[("4000000002", "")] == 15900
 
 

@@ -99,6 +99,7 @@ def test_a_component_change_pushes_every_bundle_made_of_it(
     socks = stocked("SOCK-3", 7, location=warehouse)
     cap = stocked("CAP-1", 10, location=warehouse)
     gift = make_bundle([(socks, 2), (cap, 1)], code="GIFT-SET")
+    naver.add_product("4000000009")  # a product without options: its stock is on the product
     listing(naver_account, "4000000009", "", gift)
     listing(coupang_account, "13000000009", "70000000009", gift)
     channel_stock_push()
@@ -371,21 +372,24 @@ def test_price_and_sale_state_changes_reach_the_channels(
     listing(coupang_account, "13000000001", "70000000001", tee)
     channel_stock_push()
     Product.objects.filter(pk=tee.product_id).update(sale_price=29900)
-    type(tee).objects.filter(pk=tee.pk).update(status=Product.Status.SOLD_OUT)
+    type(tee).objects.filter(pk=tee.pk).update(status=Product.Status.SOLD_OUT, extra_price=3000)
     sku_mark_changed([tee.pk])
 
     outcome = channel_product_push()
 
     assert outcome.ok and not SkuChange.objects.exists()
-    assert coupang.prices["70000000001"] == 29900 and coupang.on_sale["70000000001"] is False
-    assert naver.prices[("4000000001", "30000001")] == 29900
+    assert coupang.prices["70000000001"] == 32900 and coupang.on_sale["70000000001"] is False
+    # Naver: the product's sale price, and the option priced as what it adds to it
+    assert naver.sale_prices["4000000001"] == 29900
+    assert naver.option_extras[("4000000001", "30000001")] == 3000
+    assert naver.prices[("4000000001", "30000001")] == 32900
     # the Naver product still sells its other option: it is not suspended, the sold-out one shows 0
     assert "4000000001" not in naver.sale_status
     channel_stock_push()
     assert naver.stock[("4000000001", "30000001")] == 0 and naver.stock[("4000000001", "30000002")] == 5
     assert coupang.quantities["70000000001"] == 0
     pushed = Listing.objects.get(account=coupang_account)
-    assert pushed.last_pushed_price == 29900 and pushed.status == Listing.Status.SUSPENDED
+    assert pushed.last_pushed_price == 32900 and pushed.status == Listing.Status.SUSPENDED
 
     # nothing changed since: nothing is sent again
     sku_mark_changed([tee.pk])

@@ -51,11 +51,18 @@ Steering
             fail_next(FakeNaver.rate_limited(retry_after=2)), fail_next(FakeNaver.server_error()),
             fail_next(FakeNaver.malformed_json()), slow_next(seconds, path=...).
     Products:
-        add_product(origin_product_no, option_ids=[...], stock=0)
+        add_product(origin_product_no, option_ids=[...], stock=0, sale_price=None)
+            With options, option-stock edits it: optionInfo is required, a combination's
+            price is the option price ADDED to the sale price (productSalePrice in the body, or
+            the one given here) and must stay within +-50% of it. Without options only the
+            whole-product edit changes it: GET then PUT /v2/products/origin-products/{no}
+            with every required originProduct field (ORIGIN_REQUIRED) sent back.
     What it received:
         tokens_issued (count), confirmed [productOrderId], dispatched [dispatch item dicts],
         stock_pushes [(originProductNo, body)], stock {(originProductNo, option id): quantity}
-        (option id "" for products without options), prices {(no, option id): price},
+        (option id "" for products without options), prices {(no, option id): what a buyer
+        pays (sale price + option price)}, option_extras {(no, option id): option price as sent},
+        sale_prices {no: salePrice}, origin_products {no: the stored product of the v2 edit},
         status_changes [(originProductNo, statusType)], sale_status {no: statusType},
         calls(path_fragment, method=None) -> number of requests seen, `requests` (all of them).
 """
@@ -65,6 +72,7 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
+import copy
 import hmac
 import itertools
 import secrets
@@ -160,6 +168,40 @@ def error_body(code: str, message: str, invalid_inputs: Iterable[tuple[str, str]
     }
 
 
+# Fields the whole-product edit needs back (the read answer carries them all).
+ORIGIN_REQUIRED = (
+    "statusType",
+    "leafCategoryId",
+    "name",
+    "images",
+    "detailContent",
+    "salePrice",
+    "stockQuantity",
+)
+
+
+def _origin_product(product_no: str, *, stock: int, sale_price: int) -> dict[str, Any]:
+    """The read answer of a product without options (상품 조회, v2), trimmed to what matters."""
+    return {
+        "originProduct": {
+            "statusType": "SALE",
+            "saleType": "NEW",
+            "leafCategoryId": "50000803",
+            "name": f"기본 반팔 티셔츠 {product_no}",
+            "images": {"representativeImage": {"url": "https://shop-phinf.pstatic.net/fake.jpg"}},
+            "detailContent": "<p>상세 설명</p>",
+            "salePrice": sale_price,
+            "stockQuantity": stock,
+            "deliveryInfo": {"deliveryType": "DELIVERY", "deliveryCompany": "CJGLS"},
+            "detailAttribute": {"sellerCodeInfo": {"sellerManagementCode": f"SKU-{product_no}"}},
+        },
+        "smartstoreChannelProduct": {
+            "channelProductDisplayStatusType": "ON",
+            "naverShoppingRegistration": True,
+        },
+    }
+
+
 def _bad_request(message: str, *inputs: tuple[str, str]) -> Response:
     return Response(400, error_body("BadRequest", message, inputs))
 
@@ -233,7 +275,12 @@ class FakeNaver(FakeMarketplace):
         self.dispatched: list[dict[str, Any]] = []
         self.stock_pushes: list[tuple[str, dict[str, Any]]] = []
         self.stock: dict[tuple[str, str], int] = {}
+        # What a buyer pays: option -> sale price + option price (Naver's 옵션가, an amount added
+        # to the product's sale price: option_extras); product without options -> its sale price.
         self.prices: dict[tuple[str, str], int] = {}
+        self.option_extras: dict[tuple[str, str], int] = {}
+        self.sale_prices: dict[str, int] = {}
+        self.origin_products: dict[str, dict[str, Any]] = {}
         self.status_changes: list[tuple[str, str]] = []
         self.sale_status: dict[str, str] = {}
         self.item_failures: dict[str, tuple[str, str]] = {}
@@ -471,12 +518,28 @@ class FakeNaver(FakeMarketplace):
         with self.lock:
             self.tokens = dict.fromkeys(self.tokens, 0.0)
 
-    def add_product(self, origin_product_no: str, option_ids: Iterable[str] = (), *, stock: int = 0) -> None:
+    def add_product(
+        self,
+        origin_product_no: str,
+        option_ids: Iterable[str] = (),
+        *,
+        stock: int = 0,
+        sale_price: int | None = None,
+    ) -> None:
+        """A product with combination options (option-stock edits it), or without options (only
+        the whole-product edit, GET then PUT /v2/products/origin-products/{no}, changes it)."""
         with self.lock:
             options = {str(o) for o in option_ids}
             self.products[origin_product_no] = options
+            if sale_price is not None:
+                self.sale_prices[origin_product_no] = sale_price
             for option in options or {""}:
                 self.stock[(origin_product_no, option)] = stock
+            if not options:
+                self.origin_products[origin_product_no] = _origin_product(
+                    origin_product_no, stock=stock, sale_price=sale_price or 19900
+                )
+                self.prices[(origin_product_no, "")] = sale_price or 19900
 
     def calls(self, path_fragment: str, method: str | None = None) -> int:
         with self.lock:
@@ -515,6 +578,11 @@ class FakeNaver(FakeMarketplace):
                     return self._option_stock(parts[3], request)
                 if parts[4] == "change-status":
                     return self._change_status(parts[3], request)
+            if len(parts) == 4 and parts[:3] == ["v2", "products", "origin-products"]:
+                if request.method == "GET":
+                    return self._origin_product_get(parts[3])
+                if request.method == "PUT":
+                    return self._origin_product_put(parts[3], request)
             return Response(404, error_body("NOT_FOUND", f"{request.method} {request.path} 없음"))
 
     def _take_rate_token(self) -> Response | None:
@@ -859,9 +927,13 @@ class FakeNaver(FakeMarketplace):
         if not isinstance(body, dict):
             return _bad_request("요청 본문이 객체가 아닙니다.")
         combos = (body.get("optionInfo") or {}).get("optionCombinations") or []
-        if not combos and "stockQuantity" not in body and "productSalePrice" not in body:
+        if not combos:
+            # optionInfo is required: option-stock edits only products set up with options.
+            return _bad_request("옵션 정보가 없습니다.", ("optionInfo", "필수 항목입니다."))
+        if self.products.get(product_no) == set():
             return _bad_request(
-                "변경할 내용이 없습니다.", ("optionInfo.optionCombinations", "필수 항목입니다.")
+                "옵션을 사용하지 않는 상품입니다. 상품 수정으로 재고를 변경하세요.",
+                ("optionInfo", "옵션 없음"),
             )
         inputs = []
         for number, combo in enumerate(combos):
@@ -876,24 +948,89 @@ class FakeNaver(FakeMarketplace):
                     or isinstance(value, bool)
                     or (name == "stockQuantity" and value < 0)
                 ):
-                    inputs.append((f"{prefix}.{name}", "0 이상의 정수여야 합니다."))
+                    inputs.append((f"{prefix}.{name}", "정수여야 합니다 (재고는 0 이상)."))
         if inputs:
             return _bad_request("요청 값이 유효하지 않습니다.", *inputs)
+        sale = body.get("productSalePrice")
+        sale_price = sale.get("salePrice") if isinstance(sale, dict) else self.sale_prices.get(product_no)
+        for number, combo in enumerate(combos):
+            if "price" not in combo:
+                continue
+            if not isinstance(sale_price, int) or sale_price <= 0:
+                return _bad_request(
+                    "판매가를 알 수 없습니다.", ("productSalePrice.salePrice", "필수 항목입니다.")
+                )
+            # 옵션가 is the amount added to the sale price; Naver keeps it near the sale price.
+            if abs(combo["price"]) > sale_price // 2:
+                inputs.append(
+                    (
+                        f"optionInfo.optionCombinations[{number}].price",
+                        "옵션가는 판매가의 ±50% 이내여야 합니다.",
+                    )
+                )
+        if inputs:
+            return _bad_request("옵션가가 허용 범위를 벗어났습니다.", *inputs)
         problem = self._product_problem(product_no, [str(c["id"]) for c in combos])
         if problem is not None:
             return problem
         self.stock_pushes.append((product_no, body))
+        if isinstance(sale_price, int):
+            self.sale_prices[product_no] = sale_price
         for combo in combos:
             key = (product_no, str(combo["id"]))
             if "stockQuantity" in combo:
                 self.stock[key] = combo["stockQuantity"]
             if "price" in combo:
-                self.prices[key] = combo["price"]
-        if "stockQuantity" in body:
-            self.stock[(product_no, "")] = int(body["stockQuantity"])
-        if isinstance(body.get("productSalePrice"), dict):
-            self.prices[(product_no, "")] = int(body["productSalePrice"].get("salePrice") or 0)
+                self.option_extras[key] = combo["price"]
+        for (no, option), extra in self.option_extras.items():
+            if no == product_no:
+                self.prices[(no, option)] = self.sale_prices[no] + extra
         return Response(200, b"")
+
+    def _origin_product_get(self, product_no: str) -> Response:
+        problem = self._product_problem(product_no, [])
+        if problem is not None:
+            return problem
+        product = self.origin_products.get(product_no)
+        if product is None:
+            return Response(404, error_body("NOT_FOUND", f"상품을 찾을 수 없습니다: {product_no}"))
+        return Response(200, copy.deepcopy(product))
+
+    def _origin_product_put(self, product_no: str, request: Request) -> Response:
+        """The whole-product edit: every required field must come back (Naver does not patch)."""
+        try:
+            body = request.json()
+        except ValueError:
+            return _bad_request("요청 본문이 JSON이 아닙니다.")
+        origin = body.get("originProduct") if isinstance(body, dict) else None
+        if not isinstance(origin, dict) or not isinstance(body.get("smartstoreChannelProduct"), dict):
+            return _bad_request(
+                "상품 정보가 없습니다.",
+                ("originProduct", "필수 항목입니다."),
+                ("smartstoreChannelProduct", "필수 항목입니다."),
+            )
+        missing = [name for name in ORIGIN_REQUIRED if name not in origin]
+        if missing:
+            return _bad_request(
+                "필수 항목이 없습니다.", *((f"originProduct.{n}", "필수 항목입니다.") for n in missing)
+            )
+        stock, price = origin.get("stockQuantity"), origin.get("salePrice")
+        if not isinstance(stock, int) or isinstance(stock, bool) or stock < 0:
+            return _bad_request(
+                "재고 수량이 유효하지 않습니다.", ("originProduct.stockQuantity", "0 이상의 정수")
+            )
+        if not isinstance(price, int) or isinstance(price, bool) or price <= 0:
+            return _bad_request("판매가가 유효하지 않습니다.", ("originProduct.salePrice", "1 이상의 정수"))
+        if product_no not in self.origin_products:
+            return Response(404, error_body("NOT_FOUND", f"상품을 찾을 수 없습니다: {product_no}"))
+        problem = self._product_problem(product_no, [])
+        if problem is not None:
+            return problem
+        self.origin_products[product_no] = copy.deepcopy(body)
+        self.stock_pushes.append((product_no, body))
+        self.stock[(product_no, "")] = stock
+        self.prices[(product_no, "")] = price
+        return Response(200, {"originProductNo": int(product_no)})
 
     def _change_status(self, product_no: str, request: Request) -> Response:
         try:
