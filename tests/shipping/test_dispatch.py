@@ -389,7 +389,8 @@ def test_correcting_a_dispatched_box_updates_it_and_tells_the_user_to_change_it_
     )
 
     box.refresh_from_db()
-    assert result.changed and (box.courier and box.courier.code, box.tracking_number) == ("HANJIN", "555566667777")
+    assert result.changed and box.courier is not None
+    assert (box.courier.code, box.tracking_number) == ("HANJIN", "555566667777")
     (notice,) = result.notices
     assert naver_account.name in notice and "555566667777" in notice and "seller centre" in notice
     assert OrderLine.objects.get().external_line_id in notice
