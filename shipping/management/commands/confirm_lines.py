@@ -45,7 +45,7 @@ class Command(BaseCommand):
         errors: list[str] = []
         for acct in accounts:
             cls = adapter_class(acct.marketplace)
-            if cls is None or Capability.CONFIRM_ORDERS not in cls.capabilities:
+            if cls is None or Capability.CONFIRM_ORDERS not in cls.capabilities or not acct.has_credentials:
                 continue  # Excel-only: the seller confirms on the marketplace's own screen
             try:
                 outcome = channel_orders_confirm(account_id=acct.pk)
