@@ -121,14 +121,21 @@ def recipient_key(shipment: Shipment) -> tuple[str, str, str]:
     )
 
 
+_FIELDS = ("pk", "status", "courier", "tracking_number", "recipient_name", "recipient_phone", "address")
+
+
 def _read_shipments(ids: Iterable[int], *, lock: bool) -> dict[int, Shipment]:
+    """The boxes (only what the rules read), their couriers attached from one small query."""
     wanted = sorted(set(ids))
     found: dict[int, Shipment] = {}
+    couriers = {c.pk: c for c in Courier.objects.all()} if wanted else {}
     for part in _chunks(wanted):
-        qs = Shipment.objects.filter(pk__in=part).select_related("courier").order_by("pk")
+        qs = Shipment.objects.filter(pk__in=part).only(*_FIELDS).order_by("pk")
         if lock:
-            qs = qs.select_for_update(of=("self",))
+            qs = qs.select_for_update()
         for shipment in qs:
+            if shipment.courier_id:
+                shipment.courier = couriers.get(shipment.courier_id)
             found[shipment.pk] = shipment
     return found
 
