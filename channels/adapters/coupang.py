@@ -44,8 +44,12 @@ Items Coupang answers with but we cannot read
 Cancellations
     A line whose cancelCount reaches its quantity is CANCELLED; a line with holdCountForCancel
     (refund waiting, 취소 요청) before shipping is CANCEL_REQUESTED. Partial cancellations keep
-    the box's state and show in channel_status; claims proper (returnRequests) are not read
-    by this adapter.
+    the box's state and show in channel_status. Since order sheets are found by creation time
+    only, each window also reads the cancel receipts made in it (returnRequests,
+    cancelType=CANCEL) and reads again, one by one (발주서 단건 조회), the boxes they name that
+    the status queries did not bring: a cancel of an order made days ago reaches the OMS with
+    the next collection, not only when someone looks at claims. Returns and exchanges proper
+    are not read by this adapter.
 
 Writes
     Acknowledgement (발주확인) and invoice upload (송장 등록) act on shipment boxes: refs and
@@ -122,6 +126,9 @@ TIME_FRAME_FORMAT = "%Y-%m-%dT%H:%M"
 
 OPENAPI_VENDOR = "/v2/providers/openapi/apis/api/v4/vendors/{vendor_id}"
 ORDERSHEETS_PATH = OPENAPI_VENDOR + "/ordersheets"
+ORDERSHEET_PATH = ORDERSHEETS_PATH + "/{box_id}"  # 발주서 단건 조회 (by shipmentBoxId)
+# Cancel receipts (returnRequests with cancelType=CANCEL, by the receipt's creation time).
+RETURN_REQUESTS_PATH = "/v2/providers/openapi/apis/api/v6/vendors/{vendor_id}/returnRequests"
 ACKNOWLEDGE_PATH = OPENAPI_VENDOR + "/ordersheets/acknowledgement"
 INVOICES_PATH = OPENAPI_VENDOR + "/orders/invoices"
 VENDOR_ITEM_PATH = "/v2/providers/seller_api/apis/api/v1/marketplace/vendor-items/{vendor_item_id}"
@@ -358,6 +365,13 @@ class CoupangAdapter(ChannelAdapter):
                         continue
                     boxes.pop(box_id, None)
                     boxes[box_id] = (raw, status)
+            # Order sheets are found by creation time only: a cancel of an older order is
+            # found through its cancel receipt (made in this window), and its boxes read again.
+            for box_id in self._cancelled_boxes(vendor_id, start, end):
+                if box_id not in boxes:
+                    sheet = self._one_sheet(vendor_id, box_id)
+                    if sheet is not None:
+                        boxes[box_id] = (sheet, _text(sheet.get("status")))
             pending: dict[str, _PendingOrder] = {}
             for box_id, (raw, status) in sorted(boxes.items(), key=_box_order):
                 try:
@@ -392,8 +406,39 @@ class CoupangAdapter(ChannelAdapter):
         ]
 
     def _order_sheets(self, vendor_id: str, start: datetime, end: datetime, status: str) -> Iterator[Any]:
-        path = ORDERSHEETS_PATH.format(vendor_id=vendor_id)
-        params = self._sheet_params(start, end, status)
+        yield from self._pages(
+            ORDERSHEETS_PATH.format(vendor_id=vendor_id), self._sheet_params(start, end, status)
+        )
+
+    def _cancelled_boxes(self, vendor_id: str, start: datetime, end: datetime) -> list[str]:
+        """The shipment boxes named by cancel receipts made in [start, end] (minute bounds)."""
+        params = [
+            ("searchType", "timeFrame"),
+            ("createdAtFrom", _minute(start).strftime(TIME_FRAME_FORMAT)),
+            ("createdAtTo", _minute(end).strftime(TIME_FRAME_FORMAT)),
+            ("cancelType", "CANCEL"),
+        ]
+        found: dict[str, None] = {}
+        for receipt in self._pages(RETURN_REQUESTS_PATH.format(vendor_id=vendor_id), params):
+            items = receipt.get("returnItems") if isinstance(receipt, dict) else None
+            for item in items if isinstance(items, list) else []:
+                box_id = _text(item.get("shipmentBoxId")) if isinstance(item, dict) else ""
+                if box_id.isdigit():
+                    found[box_id] = None
+                else:
+                    self._skip(str(item)[:60], gettext("a cancel receipt item without shipmentBoxId"))
+        return list(found)
+
+    def _one_sheet(self, vendor_id: str, box_id: str) -> dict[str, Any] | None:
+        body = self._call("GET", ORDERSHEET_PATH.format(vendor_id=vendor_id, box_id=box_id))
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            self._skip(box_id, gettext("the order sheet of a cancelled shipment box could not be read"))
+            return None
+        return data
+
+    def _pages(self, path: str, params: list[tuple[str, str]]) -> Iterator[Any]:
+        """The data items of a list call, following nextToken page by page."""
         token = ""
         seen_tokens: set[str] = set()
         for _page in range(MAX_PAGES):

@@ -159,7 +159,7 @@ def test_every_call_is_signed_with_cea_hmac_over_method_path_and_the_query_as_se
     adapter.push_stock([StockUpdate("1", "70000000001", 3)])
 
     assert coupang.auth_refusals == []
-    assert len(coupang.requests) == 5 + 1 + 1
+    assert len(coupang.requests) == 5 + 1 + 1 + 1  # five statuses, the cancel receipts, two writes
     pattern = re.compile(
         r"CEA algorithm=HmacSHA256, access-key=(?P<key>[^,]+), "
         r"signed-date=(?P<date>\d{6}T\d{6}Z), signature=(?P<sig>[0-9a-f]{64})"
@@ -390,6 +390,39 @@ def test_state_mapping(
     assert order.lines[0].quantity == 3
 
 
+def test_a_cancel_of_an_order_made_days_ago_is_collected_in_the_window_of_the_cancel(
+    coupang: FakeCoupang,
+) -> None:
+    # given an order made three days ago (outside this window) with two boxes, one cancelled now
+    three_days_ago = timezone.now() - timedelta(days=3)
+    old = coupang.add_order(ordered_at=three_days_ago, items=[{"shipping_count": 2}])
+    coupang.add_order(order_id=old.order_id, ordered_at=three_days_ago, items=[{"shipping_count": 1}])
+    coupang.cancel(old.shipment_box_id, requested=True)
+    fresh = coupang.add_order()
+
+    orders = {o.external_order_id: o for o in collect(adapter_for(coupang))}
+
+    # then the old order comes back with the cancelled box's line, now a cancel request
+    assert orders.keys() == {old.order_id, fresh.order_id}
+    (line,) = orders[old.order_id].lines
+    assert (line.external_line_id, line.state) == (old.line_ids[0], LineState.CANCEL_REQUESTED)
+    assert orders[old.order_id].recipient_name  # a whole sheet: the address is not blanked
+    # found through the cancel receipts of this window, then that one box read again
+    receipts = [r.query for r in coupang.requests if r.path.endswith("/returnRequests")]
+    assert [q["cancelType"] for q in receipts] == [["CANCEL"]]
+    assert coupang.calls(f"/ordersheets/{old.shipment_box_id}") == 1
+
+
+def test_a_cancel_receipt_of_a_box_already_read_costs_no_extra_call(coupang: FakeCoupang) -> None:
+    box = coupang.add_order(items=[{"shipping_count": 2}])
+    coupang.cancel(box.shipment_box_id)
+
+    (order,) = collect(adapter_for(coupang))
+
+    assert order.lines[0].state == LineState.CANCELLED
+    assert coupang.calls(f"/ordersheets/{box.shipment_box_id}") == 0
+
+
 def test_a_box_that_moved_on_during_the_collection_is_yielded_once_in_its_later_state(
     coupang: FakeCoupang,
 ) -> None:
@@ -542,7 +575,7 @@ def test_signatures_survive_the_services_session_with_its_retries_and_redacted_c
     assert coupang.auth_refusals == []
     assert coupang.calls(SHEETS) == 5 + 2  # the 429 and the 502 were sent again, signed as before
     logged = " ".join(c.request_excerpt + c.response_excerpt + c.path for c in CallLog.objects.all())
-    assert CallLog.objects.filter(account=account).count() == 7
+    assert CallLog.objects.filter(account=account).count() == 8  # and the cancel receipts
     assert coupang.secret_key not in logged
     assert not re.search(r"[0-9a-f]{64}", logged)
 
@@ -620,7 +653,7 @@ def test_every_request_carries_the_timeout(coupang: FakeCoupang) -> None:
     adapter.push_stock([StockUpdate("1", "70000000001", 3, price=9900)])
     adapter.push_product([ProductUpdate("1", "70000000001", on_sale=False)])
     adapter.check_auth()
-    assert len(session.sent) == 5 + 1 + 1 + 2 + 1 + 1
+    assert len(session.sent) == 5 + 1 + 1 + 1 + 2 + 1 + 1
     assert all(call["timeout"] == CoupangAdapter.timeout for call in session.sent)
 
 

@@ -210,6 +210,26 @@ def test_coupang_orders_are_collected_with_box_line_ids(
     assert StockLevel.objects.get(sku__code="TEE-WH-L").reserved == 2
 
 
+def test_a_coupang_cancel_of_an_older_order_releases_its_stock_on_the_next_collection(
+    coupang: FakeCoupang, coupang_account: ChannelAccount, warehouse
+) -> None:
+    # given an order collected two days ago, its stock reserved
+    stocked("TEE-WH-L", 3, location=warehouse)
+    two_days_ago = timezone.now() - timedelta(days=2)
+    box = coupang.add_order(
+        ordered_at=two_days_ago, items=[{"external_vendor_sku_code": "TEE-WH-L", "shipping_count": 2}]
+    )
+    channel_orders_collect(account_id=coupang_account.pk, since=two_days_ago - timedelta(minutes=1))
+    assert StockLevel.objects.get(sku__code="TEE-WH-L").reserved == 2
+    # when the buyer cancels it now and the schedule collects its usual short window
+    coupang.cancel(box.shipment_box_id)
+    outcome = channel_orders_collect(account_id=coupang_account.pk)
+    # then the line is cancelled and the reservation released
+    assert outcome.ok and outcome.since > two_days_ago + timedelta(days=1)
+    assert OrderLine.objects.get().status == LineStatus.CANCELLED
+    assert StockLevel.objects.get(sku__code="TEE-WH-L").reserved == 0
+
+
 def test_two_collections_of_one_account_never_overlap(naver_account: ChannelAccount) -> None:
     with run_lock(f"collect:{naver_account.pk}", ttl=timedelta(minutes=1)), pytest.raises(SyncBusy):
         channel_orders_collect(account_id=naver_account.pk)

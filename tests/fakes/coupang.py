@@ -24,6 +24,10 @@ What it checks, like Coupang
       createdAtFrom/To as yyyy-MM-ddTHH:mm KST, both minutes inclusive, window <= 24 h) or day
       mode (yyyy-MM-dd, window <= 31 days); 1 <= maxPerPage <= 50; pages with nextToken (an
       opaque token; "" on the last page). Boxes are filtered by orderedAt and status.
+    - GET .../vendors/{vendorId}/ordersheets/{shipmentBoxId}: one sheet as it is now.
+    - GET /v2/providers/openapi/apis/api/v6/vendors/{vendorId}/returnRequests: cancelType=CANCEL
+      (or a status RU, UC, PR, CC) and minute mode required (window <= 24 h): the cancel
+      receipts made by cancel(), by their createdAt, each naming its boxes in returnItems.
     - PATCH .../ordersheets/acknowledgement: <= 50 shipmentBoxIds; ACCEPT -> INSTRUCT (an
       INSTRUCT box is acknowledged again harmlessly); other states, cancelled or unknown boxes
       fail per item. data.responseCode 0 (all ok), 1 (partial), 99 (all failed) with
@@ -52,9 +56,10 @@ Steering
         add_orders(count, start=, step=timedelta(seconds=1), items_per_order=1, status=,
                    **item_fields) -> list[FakeShipmentBox]: many varied orders fast.
         set_status(shipment_box_id, status)
-        cancel(shipment_box_id, vendor_item_id=None, count=None, requested=False)
+        cancel(shipment_box_id, vendor_item_id=None, count=None, requested=False, at=None)
             cancelCount (or, requested=True, holdCountForCancel: a cancel waiting for refund)
-            of one item or every item; count defaults to the item's whole shippingCount.
+            of one item or every item; count defaults to the item's whole shippingCount. Also
+            files a cancel receipt created `at` (default now), listed by returnRequests.
         override(shipment_box_id, vendor_item_id=None, **fields)
             patch the order sheet JSON (or one of its orderItems; REMOVE deletes a key):
             malformed-item tests.
@@ -123,7 +128,11 @@ COURIER_CODES = frozenset(
         "CVSNET",
     }
 )
-OPENAPI = re.compile(r"^/v2/providers/openapi/apis/api/v4/vendors/(?P<vendor>[^/]+)/(?P<rest>.+)$")
+RETURN_STATUSES = frozenset({"RU", "UC", "PR", "CC"})
+OPENAPI = re.compile(
+    r"^/v2/providers/openapi/apis/api/(?P<version>v4|v6)/vendors/(?P<vendor>[^/]+)/(?P<rest>.+)$"
+)
+ONE_SHEET = re.compile(r"^ordersheets/(?P<box>[0-9]+)$")
 VENDOR_ITEM = re.compile(
     r"^/v2/providers/seller_api/apis/api/v1/marketplace/vendor-items/(?P<item>[^/]+)/(?P<action>.+)$"
 )
@@ -242,6 +251,9 @@ class FakeCoupang(FakeMarketplace):
         self.quantity_pushes: list[tuple[str, int]] = []
         self.sales_changes: list[tuple[str, str]] = []
         self.auth_refusals: list[str] = []
+        # Cancel receipts (returnRequests, cancelType=CANCEL), made by cancel(): what a
+        # collection reads to learn of a cancel of an order created before its window.
+        self.receipts: list[dict[str, Any]] = []
         self._ids = itertools.count(int(time.time()) % 100_000 * 10_000_000 + 100_000_000_000)
         self._index: list[tuple[int, int, str]] = []
         self._index_dirty = False
@@ -413,16 +425,38 @@ class FakeCoupang(FakeMarketplace):
         *,
         count: int | None = None,
         requested: bool = False,
+        at: datetime | None = None,
     ) -> None:
         with self.lock:
             box = self.boxes[shipment_box_id]
             items = [box.item(vendor_item_id)] if vendor_item_id else box.items
+            returned = []
             for item in items:
                 amount = item.shipping_count if count is None else count
                 if requested:
                     item.hold_count_for_cancel = amount
                 else:
                     item.cancel_count, item.hold_count_for_cancel = amount, 0
+                returned.append(
+                    {
+                        "shipmentBoxId": int(box.shipment_box_id),
+                        "vendorItemId": _num(item.vendor_item_id),
+                        "vendorItemName": item.vendor_item_name,
+                        "purchaseCount": item.shipping_count,
+                        "cancelCount": amount,
+                    }
+                )
+            self.receipts.append(
+                {
+                    "receiptId": int(self._next_id()),
+                    "orderId": _num(box.order_id),
+                    "cancelType": "CANCEL",
+                    # RU: 출고중지요청 (waiting for the seller), CC: done.
+                    "receiptStatus": "RELEASE_STOP_UNCHECKED" if requested else "CANCEL_COMPLETE",
+                    "createdAt": _stamp(at or datetime.now(KST)),
+                    "returnItems": returned,
+                }
+            )
 
     def override(self, shipment_box_id: str, vendor_item_id: str | None = None, **fields: Any) -> None:
         with self.lock:
@@ -478,6 +512,13 @@ class FakeCoupang(FakeMarketplace):
                 if openapi["vendor"] != self.vendor_id:
                     return self._refuse(f"vendorId {openapi['vendor']}는 이 키의 업체가 아닙니다.")
                 route = (request.method, openapi["rest"])
+                if openapi["version"] == "v6":
+                    if route == ("GET", "returnRequests"):
+                        return self._return_requests(request)
+                    return error(404, f"{request.method} {request.path} not found")
+                one = ONE_SHEET.match(openapi["rest"])
+                if one and request.method == "GET":
+                    return self._one_sheet(one["box"])
                 if route == ("GET", "ordersheets"):
                     return self._ordersheets(request)
                 if route == ("PATCH", "ordersheets/acknowledgement"):
@@ -594,6 +635,35 @@ class FakeCoupang(FakeMarketplace):
             200,
             {"code": 200, "message": "OK", "data": [self._sheet(b) for b in page], "nextToken": next_token},
         )
+
+    def _one_sheet(self, box_id: str) -> Response:
+        """발주서 단건 조회 (by shipmentBoxId): the sheet as it is now, whatever its order time."""
+        box = self.boxes.get(box_id)
+        if box is None:
+            return error(400, f"발주서를 찾을 수 없습니다: {box_id}")
+        return Response(200, {"code": 200, "message": "OK", "data": self._sheet(box)})
+
+    def _return_requests(self, request: Request) -> Response:
+        """Cancel receipts (cancelType=CANCEL) created in a minute window (<= 24 h, inclusive)."""
+        if request.arg("cancelType") != "CANCEL" and request.arg("status") not in RETURN_STATUSES:
+            return error(400, "cancelType=CANCEL 또는 status(RU, UC, PR, CC)가 필요합니다.")
+        if request.arg("searchType") != "timeFrame":
+            return error(400, "searchType=timeFrame이 필요합니다.")
+        try:
+            start = datetime.strptime(request.arg("createdAtFrom"), "%Y-%m-%dT%H:%M").replace(tzinfo=KST)
+            last = datetime.strptime(request.arg("createdAtTo"), "%Y-%m-%dT%H:%M").replace(tzinfo=KST)
+        except ValueError:
+            return error(400, "createdAtFrom/createdAtTo는 yyyy-MM-ddTHH:mm 형식이어야 합니다.")
+        if last < start or last - start > TIME_FRAME_WINDOW:
+            return error(400, "조회 기간은 24시간을 넘을 수 없습니다.")
+        end = last + timedelta(minutes=1)
+        found = [
+            r
+            for r in self.receipts
+            if r["cancelType"] == "CANCEL"
+            and start <= datetime.fromisoformat(r["createdAt"]).replace(tzinfo=KST) < end
+        ]
+        return Response(200, {"code": 200, "message": "OK", "data": found, "nextToken": ""})
 
     def _sheet(self, box: FakeShipmentBox) -> dict[str, Any]:
         items = []
