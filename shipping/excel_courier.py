@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import xlsxwriter
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from oms.excel import safe_cell
@@ -126,7 +127,7 @@ def items_summary(items: Sequence[tuple[str, str, int]], *, max_bytes: int = GEN
     head = " ".join(p for p in (" ".join(name.split()), short_option(option)) if p)
     tail = f" x{quantity}" if quantity > 1 else ""
     if len(items) > 1:
-        tail += str(_(" and %(count)d more")) % {"count": len(items) - 1}
+        tail += gettext(" and %(count)d more") % {"count": len(items) - 1}
     budget = max_bytes - len(tail.encode("cp949", errors="replace"))
     return _truncate(head, max(budget, 8)) + tail
 

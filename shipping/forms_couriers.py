@@ -61,6 +61,7 @@ class CourierForm(forms.ModelForm):
                         initial=codes.pop(marketplace.value, ""),
                     )
         self.fields = fields
+        self.fields["sort_order"].label = _("Sort order")
         self.fields["other_codes"].initial = "\n".join(f"{k}={v}" for k, v in sorted(codes.items()))
         self.fields["tracking_url"].widget.attrs["placeholder"] = "https://…?number={number}"
         self.fields["tracking_lengths"].widget.attrs["placeholder"] = "10,12"
@@ -145,6 +146,9 @@ class CourierForm(forms.ModelForm):
         cleaned["marketplace_codes"] = codes
         return cleaned
 
+    def code_fields(self) -> list[forms.BoundField]:
+        return [self[_code_field_name(m)] for m in CODE_FIELD_MARKETPLACES]
+
     def values(self) -> dict[str, Any]:
         """What the courier services take."""
         data = self.cleaned_data
@@ -178,6 +182,7 @@ class CourierSheetForm(forms.Form):
         label=_("Sheet layout"),
         choices=[(key, layout.label) for key, layout in LAYOUTS.items()],
         initial="generic",
+        widget=forms.RadioSelect,
     )
     mark_printed = forms.BooleanField(
         label=_("Mark the exported shipments as invoice printed"),

@@ -21,7 +21,12 @@ from shipping.couriers import CourierError, courier_create, courier_make_default
 from shipping.excel_courier import LAYOUTS, CompanyDetailsMissing, Sender, courier_sheet_rows
 from shipping.forms_couriers import CourierForm, CourierSheetForm
 from shipping.models import Courier
-from shipping.services_sheet import SheetFilters, courier_sheet_export, courier_sheet_select
+from shipping.services_sheet import (
+    SheetFilters,
+    courier_sheet_export,
+    courier_sheet_queryset,
+    courier_sheet_select,
+)
 
 PREVIEW_ROWS = 20
 
@@ -139,8 +144,11 @@ def _sheet_page(
     except CompanyDetailsMissing as exc:
         context["sender_error"] = str(exc)
     if form.is_valid():
-        ids = courier_sheet_select(filters=_filters(form))
+        queryset = courier_sheet_queryset(filters=_filters(form))
+        ids = list(queryset.values_list("pk", flat=True))
         context["count"] = len(ids)
+        # Sent to the courier before: a second registration would book the box twice.
+        context["already_printed"] = queryset.filter(printed_at__isnull=False).count() if ids else 0
         context["preview"] = list(courier_sheet_rows(ids[:PREVIEW_ROWS]))
         context["picked_ids"] = form.cleaned_data["ids"]
     context["can_mark"] = request.user.has_perm("shipping.change_shipment")
