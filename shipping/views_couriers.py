@@ -151,6 +151,7 @@ def _sheet_page(
         context["already_printed"] = queryset.filter(printed_at__isnull=False).count() if ids else 0
         context["preview"] = list(courier_sheet_rows(ids[:PREVIEW_ROWS]))
         context["picked_ids"] = form.cleaned_data["ids"]
+        context["count_negative"] = -len(ids)
     context["can_mark"] = request.user.has_perm("shipping.change_shipment")
     return render(request, "shipping/courier_sheet.html", context, status=status)
 

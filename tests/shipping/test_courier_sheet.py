@@ -244,6 +244,21 @@ def test_account_filter_includes_boxes_mixing_that_account_with_others(account: 
     assert theirs.pk not in courier_sheet_select(filters=SheetFilters(account=account))
 
 
+def test_the_page_says_which_picked_boxes_stay_off_the_sheet(company: Company, staff_user) -> None:
+    open_box = ShipmentFactory.create()
+    shipped = ShipmentFactory.create(status=ShipmentStatus.SHIPPED)
+
+    page = (
+        client_for(staff_user)
+        .get(reverse("shipping:courier_sheet"), {"ids": f"{open_box.pk},{shipped.pk}"})
+        .content.decode()
+    )
+
+    assert "출고 목록에서 고른 2건" in page
+    assert "그중 1건은 출고완료·배송완료·취소 상태라 시트에서 빠집니다." in page
+    assert "시트 내려받기 (1건)" in page
+
+
 def test_picked_ids_are_taken_even_with_a_tracking_number_but_never_shipped_ones() -> None:
     with_tracking = ShipmentFactory.create(tracking_number="601234567890")
     shipped = ShipmentFactory.create(status=ShipmentStatus.SHIPPED)
