@@ -152,7 +152,7 @@ def test_a_failure_midway_keeps_the_orders_read_before_it_and_the_cursor(
 ) -> None:
     # detail calls of two product orders, stored two orders at a time
     monkeypatch.setattr(NaverCommerceAdapter, "details_batch", 2)
-    monkeypatch.setattr("channels.services_sync.INGEST_BATCH", 2)
+    monkeypatch.setattr("channels.services_sync.collect.INGEST_BATCH", 2)
     made = naver.add_orders(5)
     original = naver.handle
     seen = {"details": 0}

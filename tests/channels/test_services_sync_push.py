@@ -277,7 +277,7 @@ def test_a_sku_marked_again_during_a_push_stays_dirty(
 ) -> None:
     tee = stocked("TEE-BK-M", 6, location=warehouse)
     listing(naver_account, "4000000001", "30000001", tee)
-    from channels import services_sync
+    from channels.services_sync import push as services_sync
 
     real = services_sync.available_map
 
