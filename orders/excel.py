@@ -191,7 +191,10 @@ class _Row:
         return self.cells[i]
 
     def text(self, key: str) -> str:
-        value = self.get(key)
+        i = self.index.get(key)
+        if i is None or i >= self.width:
+            return ""
+        value = self.cells[i]
         if value.__class__ is str:
             text = value.strip()
             if len(text) > 1 and text[0] == "'" and text[1] in "=+@-":

@@ -158,7 +158,8 @@ class SkuResolver:
         self.account = account
 
     def resolve(self, lines: Sequence[ChannelOrderLine]) -> list[list[tuple[int, int]] | None]:
-        keys = {(ln.channel_product_id, option_key(ln)) for ln in lines}
+        line_keys = [(ln.channel_product_id, option_key(ln)) for ln in lines]
+        keys = set(line_keys)
         mappings: dict[tuple[str, str], list[tuple[int, int]]] = {}
         if keys:
             rows = OptionMapping.objects.filter(
@@ -177,8 +178,8 @@ class SkuResolver:
             else {}
         )
         out: list[list[tuple[int, int]] | None] = []
-        for ln in lines:
-            mapped = mappings.get((ln.channel_product_id, option_key(ln)))
+        for ln, key in zip(lines, line_keys, strict=True):
+            mapped = mappings.get(key) if mappings else None
             if mapped:
                 out.append([(sku_id, per_unit * ln.quantity) for sku_id, per_unit in mapped])
                 continue
@@ -225,10 +226,12 @@ def _set_backorder(line_ids: Sequence[int], flag: bool, now: datetime) -> None:
 
 
 def _reserve_waiting(
-    waiting: Sequence[_Waiting], *, actor: User | None
+    waiting: Sequence[_Waiting], *, actor: User | None, per_order_events: bool = False
 ) -> tuple[list[_Waiting], list[_Waiting]]:
     """Reserve for the lines, oldest first, each all or nothing; set their backorder flags (on
-    the rows and on `waiting`) and write their events. Returns (reserved, short)."""
+    the rows and on `waiting`) and write their events: one per line, or with `per_order_events`
+    (new orders) one "reserved" event per order naming its reserved products. Returns
+    (reserved, short)."""
     ordered = sorted((w for w in waiting if w.allocation), key=lambda w: (w.sort_at, w.pk))
     if not ordered:
         return [], []
@@ -241,13 +244,17 @@ def _reserve_waiting(
     reserved: list[_Waiting] = []
     short: list[_Waiting] = []
     events: list[tuple[Any, ...]] = []
+    per_order: dict[int, list[_Waiting]] = defaultdict(list)
     for w, result in zip(ordered, results, strict=True):
         if result.ok:
             reserved.append(w)
             if w.backorder or not result.already_reserved:
-                events.append(
-                    (w.order_id, w.pk, OrderEvent.Type.RESERVED.value, w.product_name[:200], {}, user_id)
-                )
+                if per_order_events:
+                    per_order[w.order_id].append(w)
+                else:
+                    events.append(
+                        (w.order_id, w.pk, OrderEvent.Type.RESERVED.value, w.product_name[:200], {}, user_id)
+                    )
         else:
             short.append(w)
             if not w.backorder:
@@ -261,6 +268,18 @@ def _reserve_waiting(
                         user_id,
                     )
                 )
+    for order_id, done in per_order.items():
+        # One row for the order's reserved lines (pointing at the line when there is one).
+        events.append(
+            (
+                order_id,
+                done[0].pk if len(done) == 1 else None,
+                OrderEvent.Type.RESERVED.value,
+                ", ".join(dict.fromkeys(w.product_name for w in done))[:500],
+                {"lines": [w.pk for w in done]} if len(done) > 1 else {},
+                user_id,
+            )
+        )
     now = timezone.now()
     _set_backorder([w.pk for w in reserved if w.backorder], False, now)
     _set_backorder([w.pk for w in short if not w.backorder], True, now)
@@ -563,7 +582,7 @@ def _ingest_new(
             )
     insert_rows(LineSku, ("line_id", "sku_id", "quantity"), sku_rows)
     result.lines_created = len(line_ids)
-    reserved, short = _reserve_waiting(waiting, actor=actor)
+    reserved, short = _reserve_waiting(waiting, actor=actor, per_order_events=True)
     result.reserved, result.backorder = len(reserved), len(short)
     return result
 
