@@ -557,3 +557,27 @@ def test_page_warns_when_boxes_were_already_on_a_courier_sheet(company: Company,
     assert "시트 내려받기 (2건)" in page
     assert "이미 택배 접수 파일로" not in ready_only
     assert "시트 내려받기 (1건)" in ready_only
+
+
+def test_command_filters_by_account_status_and_can_include_boxes_with_tracking(
+    company: Company, account: ChannelAccount, tmp_path: Path
+) -> None:
+    own = _two_line_box(account, status=ShipmentStatus.PACKED, tracking_number="601234567890")
+    ShipmentFactory.create(account=ChannelAccountFactory.create())
+    target = tmp_path / "own.xlsx"
+
+    call_command(
+        "export_courier_sheet",
+        "--account",
+        "니트 스마트스토어",
+        "--status",
+        "packed",
+        "--with-tracking",
+        str(target),
+    )
+
+    (row,) = _rows(_sheet(str(target)))
+    assert row["출고번호"] == own.number
+    assert row["송장번호"] == "601234567890"
+    own.refresh_from_db()
+    assert own.status == ShipmentStatus.PACKED  # only READY boxes become printed

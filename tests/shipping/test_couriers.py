@@ -49,6 +49,15 @@ pytestmark = pytest.mark.django_db
         ("GS Postbox", "CVSNET"),
         ("CJ대한통운(CJGLS)", "CJGLS"),
         ("  로젠 택배 ", "KGB"),
+        ("CJ Logistics", "CJGLS"),
+        ("롯데글로벌로지스 택배", "HYUNDAI"),
+        ("Hanjin Express", "HANJIN"),
+        ("Korea Post", "EPOST"),
+        ("CVSnet 편의점택배", "CVSNET"),
+        ("GS Postbox 택배", "CVSNET"),
+        ("CU편의점택배", "CUPARCEL"),
+        ("㈜한진", "HANJIN"),
+        ("경동택배(주)", "KDEXP"),
     ],
 )
 def test_courier_resolve_knows_names_codes_and_variants(text: str, code: str) -> None:
