@@ -84,13 +84,10 @@ Steering
 from __future__ import annotations
 
 import bisect
-import contextlib
 import hashlib
 import hmac
 import itertools
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -179,11 +176,6 @@ def _mask(name: str) -> str:
     return name[0] + "*" + name[2:] if len(name) >= 3 else name[:1] + "*"
 
 
-def _poke(address: tuple[Any, ...]) -> None:
-    with contextlib.suppress(OSError):
-        socket.create_connection((str(address[0]), int(address[1])), timeout=0.5).close()
-
-
 @dataclass
 class FakeOrderItem:
     vendor_item_id: str = "70000000001"
@@ -235,7 +227,7 @@ class FakeCoupang(FakeMarketplace):
         rate_limit_per_second: float | None = None,
         strict_vendor_items: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(rate_limit_per_second=rate_limit_per_second)
         self.access_key = access_key
         self.secret_key = secret_key
         self.vendor_id = vendor_id
@@ -257,17 +249,6 @@ class FakeCoupang(FakeMarketplace):
         self._ids = itertools.count(int(time.time()) % 100_000 * 10_000_000 + 100_000_000_000)
         self._index: list[tuple[int, int, str]] = []
         self._index_dirty = False
-        self._rate = float(rate_limit_per_second or 0)
-        self._bucket = self._rate
-        self._bucket_at = time.monotonic()
-
-    def stop(self) -> None:
-        # serve_forever() notices a shutdown only between polls (0.5 s); a connection made
-        # right after the request wakes it at once, so a test's teardown costs milliseconds.
-        if self._server is not None:
-            address = self._server.server_address[:2]
-            threading.Timer(0.02, _poke, args=(address,)).start()
-        super().stop()
 
     @property
     def api_url(self) -> str:
@@ -491,17 +472,9 @@ class FakeCoupang(FakeMarketplace):
             self.prices[vendor_item_id] = price
             self.on_sale[vendor_item_id] = on_sale
 
-    def calls(self, path_fragment: str, method: str | None = None) -> int:
-        with self.lock:
-            return sum(
-                1 for r in self.requests if path_fragment in r.path and (method is None or r.method == method)
-            )
-
-    # --- serving --------------------------------------------------------------------------------
-
     def handle(self, request: Request) -> Response:
         with self.lock:
-            limited = self._take_rate_token()
+            limited = self.take_rate_token()
             if limited is not None:
                 return limited
             refused = self._check_signature(request)
@@ -529,17 +502,6 @@ class FakeCoupang(FakeMarketplace):
             if vendor_item and request.method == "PUT":
                 return self._vendor_item(vendor_item["item"], vendor_item["action"])
             return error(404, f"{request.method} {request.path} not found")
-
-    def _take_rate_token(self) -> Response | None:
-        if not self._rate:
-            return None
-        now = time.monotonic()
-        self._bucket = min(self._rate, self._bucket + (now - self._bucket_at) * self._rate)
-        self._bucket_at = now
-        if self._bucket < 1:
-            return self.rate_limited(retry_after=None)
-        self._bucket -= 1
-        return None
 
     def _refuse(self, message: str) -> Response:
         self.auth_refusals.append(message)

@@ -71,13 +71,10 @@ from __future__ import annotations
 
 import base64
 import bisect
-import contextlib
 import copy
 import hmac
 import itertools
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -151,11 +148,6 @@ def _ms(moment: datetime) -> int:
 
 def _from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, KST)
-
-
-def _poke(address: tuple[Any, ...]) -> None:
-    with contextlib.suppress(OSError):
-        socket.create_connection((str(address[0]), int(address[1])), timeout=0.5).close()
 
 
 def error_body(code: str, message: str, invalid_inputs: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
@@ -261,7 +253,7 @@ class FakeNaver(FakeMarketplace):
         rate_limit_per_second: float | None = None,
         strict_products: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(rate_limit_per_second=rate_limit_per_second)
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_ttl = token_ttl
@@ -288,36 +280,9 @@ class FakeNaver(FakeMarketplace):
         self._seq = itertools.count(1)
         self._index: list[tuple[int, int, str]] = []
         self._index_dirty = False
-        self._rate = rate_limit_per_second
-        self._bucket = float(rate_limit_per_second or 0)
-        self._bucket_at = time.monotonic()
-
-    def start(self) -> FakeNaver:
-        super().start()
-        server = self._server
-        assert server is not None
-        accept = server.get_request
-
-        def get_request() -> tuple[socket.socket, Any]:
-            # The harness writes headers and body separately; without TCP_NODELAY each answer
-            # waits ~40 ms for a delayed ACK (Nagle), which would dominate 10,000-order runs.
-            conn, address = accept()
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return conn, address
-
-        server.get_request = get_request  # type: ignore[method-assign]
-        return self
 
     def __enter__(self) -> FakeNaver:
         return self.start()
-
-    def stop(self) -> None:
-        # serve_forever() notices a shutdown only between polls (0.5 s); a connection made
-        # right after the request wakes it at once, so a test's teardown costs milliseconds.
-        if self._server is not None:
-            address = self._server.server_address[:2]
-            threading.Timer(0.02, _poke, args=(address,)).start()
-        super().stop()
 
     @property
     def api_url(self) -> str:
@@ -541,18 +506,10 @@ class FakeNaver(FakeMarketplace):
                 )
                 self.prices[(origin_product_no, "")] = sale_price or 19900
 
-    def calls(self, path_fragment: str, method: str | None = None) -> int:
-        with self.lock:
-            return sum(
-                1 for r in self.requests if path_fragment in r.path and (method is None or r.method == method)
-            )
-
-    # --- serving -------------------------------------------------------------------------------------
-
     def handle(self, request: Request) -> Response:
         path = request.path[len(PREFIX) :] if request.path.startswith(PREFIX + "/") else request.path
         with self.lock:
-            limited = self._take_rate_token()
+            limited = self.take_rate_token()
             if limited is not None:
                 return limited
             if path == "/v1/oauth2/token" and request.method == "POST":
@@ -584,17 +541,6 @@ class FakeNaver(FakeMarketplace):
                 if request.method == "PUT":
                     return self._origin_product_put(parts[3], request)
             return Response(404, error_body("NOT_FOUND", f"{request.method} {request.path} 없음"))
-
-    def _take_rate_token(self) -> Response | None:
-        if not self._rate:
-            return None
-        now = time.monotonic()
-        self._bucket = min(self._rate, self._bucket + (now - self._bucket_at) * self._rate)
-        self._bucket_at = now
-        if self._bucket < 1:
-            return self.rate_limited(retry_after=None)
-        self._bucket -= 1
-        return None
 
     def _token(self, request: Request) -> Response:
         form = request.form()

@@ -8,7 +8,9 @@ against the failures real marketplaces produce.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -71,14 +73,45 @@ class Fault:
 
 
 class FakeMarketplace:
-    """Subclass and implement handle(). Use as a context manager or start()/stop()."""
+    """Subclass and implement handle(). Use as a context manager or start()/stop().
 
-    def __init__(self) -> None:
+    `rate_limit_per_second` sets a token bucket (capacity one second's worth) that a subclass's
+    handle() checks with take_rate_token(): when empty it answers the subclass's
+    rate_limited(retry_after=None), as the marketplace would."""
+
+    def __init__(self, *, rate_limit_per_second: float | None = None) -> None:
         self.faults: deque[Fault] = deque()
         self.requests: list[Request] = []
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._rate = float(rate_limit_per_second or 0)
+        self._bucket = self._rate
+        self._bucket_at = time.monotonic()
+
+    @staticmethod
+    def rate_limited(retry_after: float | None = 1) -> Response:
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        return Response(429, {"message": "Too Many Requests"}, headers=headers)
+
+    def take_rate_token(self) -> Response | None:
+        """None when the call may go on; the 429 to answer when the bucket is empty."""
+        if not self._rate:
+            return None
+        now = time.monotonic()
+        self._bucket = min(self._rate, self._bucket + (now - self._bucket_at) * self._rate)
+        self._bucket_at = now
+        if self._bucket < 1:
+            return self.rate_limited(retry_after=None)
+        self._bucket -= 1
+        return None
+
+    def calls(self, path_fragment: str, method: str | None = None) -> int:
+        """How many requests seen whose path contains `path_fragment` (and of `method`)."""
+        with self.lock:
+            return sum(
+                1 for r in self.requests if path_fragment in r.path and (method is None or r.method == method)
+            )
 
     # --- steering ----------------------------------------------------------------------------
 
@@ -162,6 +195,13 @@ class FakeMarketplace:
                 return
 
         class Server(ThreadingHTTPServer):
+            def get_request(self) -> tuple[socket.socket, Any]:
+                # Headers and body are written separately; without TCP_NODELAY each answer
+                # waits ~40 ms for a delayed ACK (Nagle), which would dominate big runs.
+                conn, address = super().get_request()
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return conn, address
+
             def handle_error(self, request: Any, client_address: Any) -> None:
                 # A client that timed out before a slow reply was written is what the slow
                 # fault is for; anything else is still reported.
@@ -181,6 +221,10 @@ class FakeMarketplace:
 
     def stop(self) -> None:
         if self._server is not None:
+            # serve_forever() notices a shutdown only between polls (0.5 s); a connection made
+            # right after the request wakes it at once, so a test's teardown costs milliseconds.
+            address = self._server.server_address[:2]
+            threading.Timer(0.02, _poke, args=(address,)).start()
             self._server.shutdown()
             self._server.server_close()
             self._server = None
@@ -190,6 +234,11 @@ class FakeMarketplace:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _poke(address: tuple[Any, ...]) -> None:
+    with contextlib.suppress(OSError):
+        socket.create_connection((str(address[0]), int(address[1])), timeout=0.5).close()
 
 
 Handler = Callable[[Request], Response]
