@@ -94,7 +94,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from tests.fakes.server import FakeMarketplace, Request, Response
+from tests.fakes.server import COURIER_CODES, FakeMarketplace, Request, Response
 
 KST = timezone(timedelta(hours=9))
 DEFAULT_ACCESS_KEY = "7c1d5e2a-3b4f-4a6e-9d8c-0f1e2d3c4b5a"
@@ -109,22 +109,6 @@ ORDER_STATUSES = frozenset(
     {"ACCEPT", "INSTRUCT", "DEPARTURE", "DELIVERING", "FINAL_DELIVERY", "NONE_TRACKING"}
 )
 SHIPPED_STATUSES = frozenset({"DEPARTURE", "DELIVERING", "FINAL_DELIVERY", "NONE_TRACKING"})
-COURIER_CODES = frozenset(
-    {
-        "CJGLS",
-        "HYUNDAI",
-        "HANJIN",
-        "KGB",
-        "EPOST",
-        "KDEXP",
-        "DAESIN",
-        "ILYANG",
-        "HDEXP",
-        "CHUNIL",
-        "CUPARCEL",
-        "CVSNET",
-    }
-)
 RETURN_STATUSES = frozenset({"RU", "UC", "PR", "CC"})
 OPENAPI = re.compile(
     r"^/v2/providers/openapi/apis/api/(?P<version>v4|v6)/vendors/(?P<vendor>[^/]+)/(?P<rest>.+)$"

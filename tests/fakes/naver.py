@@ -83,27 +83,11 @@ from typing import Any
 
 import bcrypt
 
-from tests.fakes.server import FakeMarketplace, Request, Response
+from tests.fakes.server import COURIER_CODES, FakeMarketplace, Request, Response
 
 KST = timezone(timedelta(hours=9))
 DEFAULT_CLIENT_ID = "fake-naver-app"
 DEFAULT_CLIENT_SECRET = "$2a$04$YepVh3vy.AowCGpkMw1rW."  # a bcrypt salt, like Naver's secrets
-COURIER_CODES = frozenset(
-    {
-        "CJGLS",
-        "HYUNDAI",
-        "HANJIN",
-        "KGB",
-        "EPOST",
-        "KDEXP",
-        "DAESIN",
-        "ILYANG",
-        "HDEXP",
-        "CHUNIL",
-        "CUPARCEL",
-        "CVSNET",
-    }
-)
 PRODUCT_ORDER_STATUSES = frozenset(
     {
         "PAYMENT_WAITING",
@@ -661,9 +645,8 @@ class FakeNaver(FakeMarketplace):
         return {k: v for k, v in item.items() if v is not None}
 
     def _ids_from(self, request: Request, key: str, limit: int) -> list[Any] | Response:
-        try:
-            body = request.json()
-        except ValueError:
+        body = request.json_or_none()
+        if body is None:
             return _bad_request("요청 본문이 JSON이 아닙니다.")
         ids = body.get(key) if isinstance(body, dict) else None
         if not isinstance(ids, list) or not ids:
@@ -866,9 +849,8 @@ class FakeNaver(FakeMarketplace):
         return None
 
     def _option_stock(self, product_no: str, request: Request) -> Response:
-        try:
-            body = request.json()
-        except ValueError:
+        body = request.json_or_none()
+        if body is None:
             return _bad_request("요청 본문이 JSON이 아닙니다.")
         if not isinstance(body, dict):
             return _bad_request("요청 본문이 객체가 아닙니다.")
@@ -944,9 +926,8 @@ class FakeNaver(FakeMarketplace):
 
     def _origin_product_put(self, product_no: str, request: Request) -> Response:
         """The whole-product edit: every required field must come back (Naver does not patch)."""
-        try:
-            body = request.json()
-        except ValueError:
+        body = request.json_or_none()
+        if body is None:
             return _bad_request("요청 본문이 JSON이 아닙니다.")
         origin = body.get("originProduct") if isinstance(body, dict) else None
         if not isinstance(origin, dict) or not isinstance(body.get("smartstoreChannelProduct"), dict):
@@ -979,9 +960,8 @@ class FakeNaver(FakeMarketplace):
         return Response(200, {"originProductNo": int(product_no)})
 
     def _change_status(self, product_no: str, request: Request) -> Response:
-        try:
-            body = request.json()
-        except ValueError:
+        body = request.json_or_none()
+        if body is None:
             return _bad_request("요청 본문이 JSON이 아닙니다.")
         status = body.get("statusType") if isinstance(body, dict) else None
         if status not in SALE_STATUSES:

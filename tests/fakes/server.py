@@ -20,6 +20,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+# Courier codes Naver and Coupang share (channel-specs.md "Couriers"): 롯데 is HYUNDAI, 로젠 KGB.
+COURIER_CODES = frozenset(
+    {
+        "CJGLS",
+        "HYUNDAI",
+        "HANJIN",
+        "KGB",
+        "EPOST",
+        "KDEXP",
+        "DAESIN",
+        "ILYANG",
+        "HDEXP",
+        "CHUNIL",
+        "CUPARCEL",
+        "CVSNET",
+    }
+)
+
 
 @dataclass
 class Request:
@@ -32,6 +50,13 @@ class Request:
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
+
+    def json_or_none(self) -> Any:
+        """The JSON body; None when it is missing or not JSON (a fake answers 400 then)."""
+        try:
+            return self.json()
+        except ValueError:
+            return None
 
     def form(self) -> dict[str, str]:
         return {k: v[-1] for k, v in parse_qs(self.body.decode()).items()}
