@@ -295,6 +295,15 @@ class Slip:
     def unit_total(self) -> int:
         return sum(sl.line.quantity for sl in self.lines)
 
+    @property
+    def pack_units(self) -> int:
+        """Pieces that go into the box: bundles counted as their components."""
+        return sum(
+            sum(n for _c, n in s.components) if s.components else s.quantity
+            for sl in self.lines
+            for s in sl.skus
+        )
+
 
 def slip_list(*, shipments: Sequence[Shipment]) -> list[Slip]:
     """One slip per box: its lines (with order and channel) and each line's SKUs, bundles with

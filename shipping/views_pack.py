@@ -188,7 +188,12 @@ def pack_scan_view(request: AuthedHttpRequest) -> HttpResponseBase:
         response["HX-Push-Url"] = target
         return response
     if outcome.refused:
-        text = f"{outcome.scanned} — {outcome.message}" if outcome.scanned else outcome.message
+        scanned = outcome.scanned
+        text = (
+            f"{scanned} — {outcome.message}"
+            if scanned and scanned not in outcome.message
+            else outcome.message
+        )
         messages.error(request, text, extra_tags="pack-alert")
     else:
         messages.success(request, outcome.message, extra_tags=f"pack-{outcome.result}")

@@ -47,7 +47,7 @@ def test_a_slip_holds_every_item_with_bundles_opened(box) -> None:
     (slip,) = slip_list(shipments=[box])
     assert slip.order_numbers == ["2026112500001", "2026112500002"]
     assert slip.channels == ["스마트스토어 본점"]
-    assert slip.unit_total == 3
+    assert slip.unit_total == 3 and slip.pack_units == 5  # 2 sweaters + the set opened (1 sweater, 2 socks)
     rows = [
         (s.sku.code, s.quantity, [(c.code, n) for c, n in s.components]) for sl in slip.lines for s in sl.skus
     ]
