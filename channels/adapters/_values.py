@@ -9,7 +9,8 @@ without losing the others.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -17,7 +18,7 @@ import requests
 from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext
 
-from channels.types import ItemResult
+from channels.types import ChannelOrder, ChannelOrderLine, ItemResult
 
 KST = timezone(timedelta(hours=9), "KST")
 T = TypeVar("T")
@@ -113,3 +114,48 @@ def keyed(result: ItemResult, key: str) -> ItemResult:
     return ItemResult(
         key=key, ok=result.ok, code=result.code, message=result.message, retryable=result.retryable
     )
+
+
+# The order-level ChannelOrder fields an adapter reads from any one item of the order.
+HEAD_FIELDS = (
+    "ordered_at",
+    "paid_at",
+    "buyer_name",
+    "buyer_phone",
+    "recipient_name",
+    "recipient_phone",
+    "recipient_phone2",
+    "zip_code",
+    "address1",
+    "address2",
+    "delivery_message",
+)
+
+
+@dataclass
+class PendingOrder:
+    """An order put together from the items a marketplace lists apart (Naver product orders,
+    Coupang shipment boxes): the order-level fields of its first item (`head`, HEAD_FIELDS),
+    every line, the raw items under `raw_key`, and the sum of the items' shipping fees."""
+
+    head: dict[str, Any]
+    bundle_key: str
+    raw_key: str
+    lines: list[ChannelOrderLine] = field(default_factory=list)
+    raw: list[Any] = field(default_factory=list)
+    shipping_fee: int = 0
+
+    def add(self, lines: Iterable[ChannelOrderLine], raw: dict[str, Any], shipping_fee: int) -> None:
+        self.lines += lines
+        self.raw.append(raw)
+        self.shipping_fee += shipping_fee
+
+    def build(self, order_id: str) -> ChannelOrder:
+        return ChannelOrder(
+            external_order_id=order_id,
+            lines=tuple(self.lines),
+            **{name: self.head[name] for name in HEAD_FIELDS},
+            shipping_fee=self.shipping_fee,
+            bundle_key=self.bundle_key,
+            raw={self.raw_key: self.raw},
+        )

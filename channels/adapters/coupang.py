@@ -65,7 +65,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -78,6 +78,7 @@ from django.utils.translation import gettext_lazy as _
 from channels.adapters._values import KST
 from channels.adapters._values import NO_DEFAULT as _NO_DEFAULT
 from channels.adapters._values import Malformed as _Malformed
+from channels.adapters._values import PendingOrder as _PendingOrder
 from channels.adapters._values import aware as _aware
 from channels.adapters._values import body_code as _body_code
 from channels.adapters._values import chunks as _chunks
@@ -381,9 +382,10 @@ class CoupangAdapter(ChannelAdapter):
                     continue
                 if not lines:
                     continue
-                pending.setdefault(order_id, _PendingOrder(head=head, bundle_key=box_id)).add(
-                    lines, raw, head["shipping_fee"]
-                )
+                # Each shipment box of an order pays its own shipping; the order pays the sum.
+                pending.setdefault(
+                    order_id, _PendingOrder(head=head, bundle_key=box_id, raw_key="orderSheets")
+                ).add(lines, raw, head["shipping_fee"])
             for order_id, order in pending.items():
                 if order_id not in yielded:
                     yielded.add(order_id)
@@ -644,42 +646,6 @@ class CoupangAdapter(ChannelAdapter):
 
 
 # --- order sheet parsing ------------------------------------------------------------------------
-
-
-@dataclass
-class _PendingOrder:
-    head: dict[str, Any]
-    bundle_key: str
-    lines: list[ChannelOrderLine] = field(default_factory=list)
-    raw: list[Any] = field(default_factory=list)
-    shipping_fee: int = 0
-
-    def add(self, lines: list[ChannelOrderLine], raw: dict[str, Any], shipping_fee: int) -> None:
-        self.lines += lines
-        self.raw.append(raw)
-        # Each shipment box of an order pays its own shipping; the order pays the sum.
-        self.shipping_fee += shipping_fee
-
-    def build(self, order_id: str) -> ChannelOrder:
-        head = self.head
-        return ChannelOrder(
-            external_order_id=order_id,
-            lines=tuple(self.lines),
-            ordered_at=head["ordered_at"],
-            paid_at=head["paid_at"],
-            buyer_name=head["buyer_name"],
-            buyer_phone=head["buyer_phone"],
-            recipient_name=head["recipient_name"],
-            recipient_phone=head["recipient_phone"],
-            recipient_phone2=head["recipient_phone2"],
-            zip_code=head["zip_code"],
-            address1=head["address1"],
-            address2=head["address2"],
-            delivery_message=head["delivery_message"],
-            shipping_fee=self.shipping_fee,
-            bundle_key=self.bundle_key,
-            raw={"orderSheets": self.raw},
-        )
 
 
 def _parse_item(item: Any, box_id: str, status: str) -> ChannelOrderLine:

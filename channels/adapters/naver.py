@@ -35,7 +35,7 @@ import base64
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -49,6 +49,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels.adapters._values import KST
 from channels.adapters._values import Malformed as _Malformed
+from channels.adapters._values import PendingOrder as _PendingOrder
 from channels.adapters._values import aware as _aware
 from channels.adapters._values import body_code as _body_code
 from channels.adapters._values import ceil_ms as _ceil_ms
@@ -488,8 +489,11 @@ class NaverCommerceAdapter(ChannelAdapter):
                 continue
             if line is None:
                 continue
-            order = pending.setdefault(order_id, _PendingOrder(head=head))
-            order.add(line, raw, head["delivery_fee"])
+            order = pending.setdefault(
+                order_id, _PendingOrder(head=head, bundle_key=head["bundle_key"], raw_key="productOrders")
+            )
+            # Naver puts a package's fee on one of its lines; the order pays the sum.
+            order.add([line], raw, head["delivery_fee"])
         for item in batch:
             if item.product_order_id not in answered:
                 self.skipped.append(
@@ -665,41 +669,6 @@ class NaverCommerceAdapter(ChannelAdapter):
 
 
 # --- detail parsing ------------------------------------------------------------------------------
-
-
-@dataclass
-class _PendingOrder:
-    head: dict[str, Any]
-    lines: list[ChannelOrderLine] = field(default_factory=list)
-    raw: list[Any] = field(default_factory=list)
-    shipping_fee: int = 0
-
-    def add(self, line: ChannelOrderLine, raw: dict[str, Any], delivery_fee: int) -> None:
-        self.lines.append(line)
-        self.raw.append(raw)
-        # Naver puts a package's fee on one of its lines; the order pays the sum.
-        self.shipping_fee += delivery_fee
-
-    def build(self, order_id: str) -> ChannelOrder:
-        head = self.head
-        return ChannelOrder(
-            external_order_id=order_id,
-            lines=tuple(self.lines),
-            ordered_at=head["ordered_at"],
-            paid_at=head["paid_at"],
-            buyer_name=head["buyer_name"],
-            buyer_phone=head["buyer_phone"],
-            recipient_name=head["recipient_name"],
-            recipient_phone=head["recipient_phone"],
-            recipient_phone2=head["recipient_phone2"],
-            zip_code=head["zip_code"],
-            address1=head["address1"],
-            address2=head["address2"],
-            delivery_message=head["delivery_message"],
-            shipping_fee=self.shipping_fee,
-            bundle_key=head["bundle_key"],
-            raw={"productOrders": self.raw},
-        )
 
 
 def _detail_key(raw: Any) -> str:
