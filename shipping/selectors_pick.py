@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from django.db.models import QuerySet
@@ -278,7 +279,7 @@ class Slip:
     shipment: Shipment
     lines: list[SlipLine]
 
-    @property
+    @cached_property
     def barcode(self) -> SafeString:
         """The 출고번호 as an inline Code 128 SVG (what the packing table scans)."""
         return code128_svg(self.shipment.number)
