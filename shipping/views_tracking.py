@@ -58,7 +58,7 @@ def shipment_tracking_view(request: AuthedHttpRequest, pk: int) -> HttpResponseB
     shipment = get_object_or_404(Shipment.objects.select_related("courier"), pk=pk)
     form = TrackingCellForm(request.POST, shipment=shipment)
     error = ""
-    message = ""
+    message = short = ""
     if not form.is_valid():
         error = " ".join(str(m) for messages_ in form.errors.values() for m in messages_)
     else:
@@ -68,6 +68,7 @@ def shipment_tracking_view(request: AuthedHttpRequest, pk: int) -> HttpResponseB
                 shipment = shipment_set_tracking(
                     shipment=shipment, courier=form.cleaned_data["courier"], number=number, actor=request.user
                 )
+                short = _("Saved")
                 message = _("%(shipment)s: %(courier)s %(number)s saved.") % {
                     "shipment": shipment.number,
                     "courier": shipment.courier.name if shipment.courier else "",
@@ -75,6 +76,7 @@ def shipment_tracking_view(request: AuthedHttpRequest, pk: int) -> HttpResponseB
                 }
             elif shipment.tracking_number:
                 shipment = shipment_clear_tracking(shipment=shipment, actor=request.user)
+                short = _("Tracking number removed")
                 message = _("%(shipment)s: tracking number removed.") % {"shipment": shipment.number}
         except TrackingError as exc:
             error = str(exc)
@@ -83,8 +85,10 @@ def shipment_tracking_view(request: AuthedHttpRequest, pk: int) -> HttpResponseB
             "shipment": shipment,
             "tracking_error": error,
             "tracking_saved": not error,
+            "tracking_message": short,
             "tracking_number": form.data.get(f"{form.prefix}-number", "") if error else "",
             "tracking_next": request.POST.get("next", ""),
+            "tracking_standalone": bool(request.POST.get(f"{form.prefix}-standalone")),
         }
         return render(request, "shipping/tracking_cell.html", context)
     if error:
