@@ -127,32 +127,41 @@ def _batch_failure(lines: Sequence[OrderLine], exc: ChannelError) -> list[ItemRe
 
 
 @transaction.atomic
-def _record_confirms(
-    account: ChannelAccount, lines: Sequence[OrderLine], results: Sequence[ItemResult]
+def _record_answers(
+    account: ChannelAccount,
+    lines: Sequence[OrderLine],
+    results: Sequence[ItemResult],
+    *,
+    kind: str,
+    done: str,
 ) -> None:
+    """One more attempt of `kind` ("confirm" or "dispatch") on each line's LineSync, with the
+    channel's answer: done (the `done` time set) or its reason and whether it is worth retrying."""
     rows = _sync_rows(account, lines)
     now = timezone.now()
     for line, result in zip(lines, results, strict=True):
         row = rows[line.pk]
-        row.confirm_attempts = min(row.confirm_attempts + 1, 32767)
-        row.confirm_tried_at = now
+        setattr(row, f"{kind}_attempts", min(getattr(row, f"{kind}_attempts") + 1, 32767))
+        setattr(row, f"{kind}_tried_at", now)
         if result.ok:
-            row.confirmed_at, row.confirm_error, row.confirm_code, row.confirm_retryable = now, "", "", False
+            setattr(row, done, now)
+            error, code, retryable = "", "", False
         else:
-            row.confirm_error = (result.message or _("Refused without a reason."))[:500]
-            row.confirm_code = result.code[:100]
-            row.confirm_retryable = result.retryable
+            error = (result.message or _("Refused without a reason."))[:500]
+            code, retryable = result.code[:100], result.retryable
+        setattr(row, f"{kind}_error", error)
+        setattr(row, f"{kind}_code", code)
+        setattr(row, f"{kind}_retryable", retryable)
     LineSync.objects.bulk_update(
         rows.values(),
-        [
-            "confirm_attempts",
-            "confirm_tried_at",
-            "confirmed_at",
-            "confirm_error",
-            "confirm_code",
-            "confirm_retryable",
-        ],
+        [f"{kind}_attempts", f"{kind}_tried_at", done, f"{kind}_error", f"{kind}_code", f"{kind}_retryable"],
     )
+
+
+def _record_confirms(
+    account: ChannelAccount, lines: Sequence[OrderLine], results: Sequence[ItemResult]
+) -> None:
+    _record_answers(account, lines, results, kind="confirm", done="confirmed_at")
 
 
 def channel_orders_confirm(
@@ -326,38 +335,10 @@ def _register_dispatches(
     return to_send, answered
 
 
-@transaction.atomic
 def _record_dispatches(
     account: ChannelAccount, lines: Sequence[OrderLine], results: Sequence[ItemResult]
 ) -> None:
-    rows = _sync_rows(account, lines)
-    now = timezone.now()
-    for line, result in zip(lines, results, strict=True):
-        row = rows[line.pk]
-        row.dispatch_attempts = min(row.dispatch_attempts + 1, 32767)
-        row.dispatch_tried_at = now
-        if result.ok:
-            row.dispatched_at, row.dispatch_error, row.dispatch_code, row.dispatch_retryable = (
-                now,
-                "",
-                "",
-                False,
-            )
-        else:
-            row.dispatch_error = (result.message or _("Refused without a reason."))[:500]
-            row.dispatch_code = result.code[:100]
-            row.dispatch_retryable = result.retryable
-    LineSync.objects.bulk_update(
-        rows.values(),
-        [
-            "dispatch_attempts",
-            "dispatch_tried_at",
-            "dispatched_at",
-            "dispatch_error",
-            "dispatch_code",
-            "dispatch_retryable",
-        ],
-    )
+    _record_answers(account, lines, results, kind="dispatch", done="dispatched_at")
 
 
 def channel_dispatch(

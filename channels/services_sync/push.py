@@ -5,7 +5,7 @@ product push (names, prices, sale state the catalog marked).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -155,6 +155,32 @@ class _PushRun:
             answered += [(listing, u, r) for (listing, u), r in zip(batch, results, strict=True)]
         return answered, []
 
+    def send_all(self, by_account: Mapping[int, Sequence[tuple[Listing, Any]]], call: Any) -> set[int]:
+        """Send each account's (listing, update) pairs and record the answers; the SKU ids to
+        keep marked: those of listings left unsent or failed in a way worth retrying."""
+        keep: set[int] = set()
+        for account_id, items in by_account.items():
+            run = self.accounts[account_id]
+            answered, unsent = self.send(run, items, call)
+            keep |= {listing.sku_id for listing in unsent if listing.sku_id is not None}
+            keep |= self._record(run, answered)
+        return keep
+
+    def _record(self, run: _AccountRun, answered: list[tuple[Listing, Any, ItemResult]]) -> set[int]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _failed(
+        run: _AccountRun, listing: Listing, result: ItemResult, now: datetime, keep: set[int]
+    ) -> None:
+        """A refused item: its reason on the listing and in the job; a retryable one stays marked."""
+        listing.push_error, listing.push_error_at = _push_error(result), now
+        run.failed_items.append(
+            ItemResult(key=str(listing), ok=False, code=result.code, message=result.message)
+        )
+        if result.retryable and listing.sku_id is not None:
+            keep.add(listing.sku_id)
+
     @staticmethod
     def key_of(listing: Listing) -> str:
         return listing.external_option_id or listing.external_product_id
@@ -233,13 +259,7 @@ class _StockRun(_PushRun):
                     ),
                 )
             )
-        keep: set[int] = set()
-        for account_id, items in by_account.items():
-            run = self.accounts[account_id]
-            answered, unsent = self.send(run, items, lambda adapter, updates: adapter.push_stock(updates))
-            keep |= {listing.sku_id for listing in unsent if listing.sku_id is not None}
-            keep |= self._record(run, answered)
-        return keep
+        return self.send_all(by_account, lambda adapter, updates: adapter.push_stock(updates))
 
     def _record(self, run: _AccountRun, answered: list[tuple[Listing, StockUpdate, ItemResult]]) -> set[int]:
         now = timezone.now()
@@ -250,13 +270,7 @@ class _StockRun(_PushRun):
                 listing.push_error, listing.push_error_at = "", None
                 run.pushed += 1
             else:
-                listing.push_error = _push_error(result)
-                listing.push_error_at = now
-                run.failed_items.append(
-                    ItemResult(key=str(listing), ok=False, code=result.code, message=result.message)
-                )
-                if result.retryable and listing.sku_id is not None:
-                    keep.add(listing.sku_id)
+                self._failed(run, listing, result, now, keep)
         Listing.objects.bulk_update(
             [listing for listing, _u, _r in answered],
             ["last_pushed_quantity", "last_pushed_at", "push_error", "push_error_at", "updated_at"],
@@ -463,13 +477,7 @@ class _ProductRun(_PushRun):
                 run.skipped += 1
                 continue
             by_account[listing.account_id].append((listing, update))
-        keep: set[int] = set()
-        for account_id, items in by_account.items():
-            run = self.accounts[account_id]
-            answered, unsent = self.send(run, items, lambda adapter, updates: adapter.push_product(updates))
-            keep |= {listing.sku_id for listing in unsent if listing.sku_id is not None}
-            keep |= self._record(run, answered)
-        return keep
+        return self.send_all(by_account, lambda adapter, updates: adapter.push_product(updates))
 
     def _record(
         self, run: _AccountRun, answered: list[tuple[Listing, ProductUpdate, ItemResult]]
@@ -486,12 +494,7 @@ class _ProductRun(_PushRun):
                 listing.push_error, listing.push_error_at = "", None
                 run.pushed += 1
             else:
-                listing.push_error, listing.push_error_at = _push_error(result), now
-                run.failed_items.append(
-                    ItemResult(key=str(listing), ok=False, code=result.code, message=result.message)
-                )
-                if result.retryable and listing.sku_id is not None:
-                    keep.add(listing.sku_id)
+                self._failed(run, listing, result, now, keep)
         Listing.objects.bulk_update(
             [listing for listing, _u, _r in answered],
             ["last_pushed_price", "status", "last_pushed_at", "push_error", "push_error_at", "updated_at"],
