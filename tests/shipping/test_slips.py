@@ -106,3 +106,22 @@ def test_slips_come_in_runs_with_a_link_to_the_next(box, staff_user, client, mon
     assert nxt
     html2 = client.get(nxt.group(1).replace("&amp;", "&")).content.decode()
     assert other.number in html2 and html2.count('<article class="sheet slip"') == 1
+
+
+@pytest.mark.parametrize("text", ["S00000123", "8800000000011", "KNIT-bk-s"])
+def test_the_bars_are_the_ones_python_barcode_draws(text) -> None:
+    from barcode import Code128
+    from barcode.writer import SVGWriter
+
+    theirs_svg = Code128(text, writer=SVGWriter()).render(
+        writer_options={"write_text": False, "module_width": 1, "quiet_zone": 10}
+    )
+    theirs = [
+        (round(float(x)), round(float(w)))
+        for x, w in re.findall(r'<rect x="([\d.]+)mm" y="[\d.]+mm" width="([\d.]+)mm"', theirs_svg.decode())
+    ]
+    ours = [
+        (int(x), int(w))
+        for x, w in re.findall(r'<rect x="(\d+)" y="0" width="(\d+)"', str(code128_svg(text)))
+    ]
+    assert ours == theirs and len(ours) > 20
