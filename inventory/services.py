@@ -628,11 +628,65 @@ def stock_reserve(
     *, reference: str, lines: Sequence[tuple[int, int]], actor: User | None = None
 ) -> list[Reservation]:
     """Reserve all of `lines` for `reference` or nothing: raises InsufficientStock with how
-    much each SKU is short."""
+    much each SKU is short. Safe to repeat: a reference that holds stock gets its reservations
+    back and nothing more is reserved.
+
+    Outside a transaction on PostgreSQL this is one statement (the inventory_reserve_one
+    function, migration 0002, which does what stock_reserve_many does for one request), so the
+    shelves stay locked only inside the server; elsewhere it is stock_reserve_many."""
+    if lines and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        for _sku_id, quantity in lines:
+            _positive(quantity)
+        return _reserve_in_one_statement(reference, lines, actor)
     (result,) = stock_reserve_many(requests=[ReserveRequest(reference, lines)], actor=actor)
     if not result.ok:
         raise InsufficientStock(result.shortages)
     return result.reservations
+
+
+_RESERVE_ONE_SQL = "SELECT * FROM inventory_reserve_one(%s, %s::bigint[], %s::integer[], %s, %s)"
+
+
+def _reserve_in_one_statement(
+    reference: str, lines: Sequence[tuple[int, int]], actor: User | None
+) -> list[Reservation]:
+    user_id = actor.pk if actor is not None and actor.is_authenticated else None
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RESERVE_ONE_SQL,
+            [reference, pg_array(s for s, _q in lines), pg_array(q for _s, q in lines), user_id, now],
+        )
+        rows = cursor.fetchall()
+    reservations: list[Reservation] = []
+    shortages: list[tuple[int, int, int]] = []
+    for tag, pk, sku_id, location_id, quantity, original, consumed, released, created_at in rows:
+        if tag == "empty_bundle":
+            raise InventoryError(_("Bundle SKU %(id)s has no components.") % {"id": sku_id})
+        if tag == "short":
+            shortages.append((sku_id, quantity, original))
+            continue
+        reservation = Reservation(
+            pk=pk,
+            sku_id=sku_id,
+            location_id=location_id,
+            reference=reference,
+            quantity=quantity,
+            original_quantity=original,
+            consumed=consumed,
+            released=released,
+            created_at=created_at,
+            updated_at=now,
+        )
+        reservation._state.adding = False
+        reservation._state.db = connection.alias
+        reservations.append(reservation)
+    if shortages:
+        codes = dict(Sku.objects.filter(pk__in={s for s, _w, _f in shortages}).values_list("pk", "code"))
+        raise InsufficientStock(
+            [Shortage(s, codes.get(s, str(s)), wanted, max(0, free)) for s, wanted, free in shortages]
+        )
+    return reservations
 
 
 def _settle(

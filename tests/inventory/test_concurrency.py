@@ -335,3 +335,23 @@ def test_ship_cancel_and_new_orders_on_one_sku_at_once_keep_every_count_exact() 
     releases = StockMovement.objects.filter(type=StockMovement.Type.RELEASE)
     assert releases.count() == 10
     assert_books_balance()
+
+
+def test_one_reference_reserved_by_fifty_single_calls_at_once_holds_its_stock_once() -> None:
+    # given the same three warehouses, and stock_reserve called outside a transaction (on
+    # Postgres one statement: the inventory_reserve_one function)
+    warehouses = [LocationFactory.create(priority=p) for p in (1, 2, 3)]
+    sku = SkuFactory.create()
+    for warehouse in warehouses:
+        receive(sku, warehouse, 2)
+    assert not connection.in_atomic_block
+
+    # when 50 workers reserve the same order line with single calls at once
+    outcomes = run_together([lambda: stock_reserve(reference="orderline:8", lines=[(sku.pk, 2)])] * WORKERS)
+
+    # then every call answers with the same two units, held once
+    assert [o.error for o in outcomes if o.error is not None] == []
+    assert {tuple((r.sku_id, r.quantity) for r in o.value) for o in outcomes} == {((sku.pk, 2),)}
+    assert held_by_reference() == {"orderline:8": {sku.pk: 2}}
+    assert reserved_by_sku()[sku.pk] == 2
+    assert_books_balance()
