@@ -192,3 +192,22 @@ def test_the_upload_page_offers_both_downloads(staff_user: User) -> None:
     assert reverse("shipping:tracking_import_template") in html
     assert reverse("shipping:tracking_import_export") in html
     assert "쿠팡" in html or "Coupang" in html
+
+
+def test_the_detail_page_cell_posts_to_its_own_url(account: ChannelAccount, staff_user: User) -> None:
+    box = ready_shipment(account)
+    client = client_for(staff_user)
+    html = client.get(reverse("shipping:shipment_detail", args=[box.pk])).content.decode()
+    cell = html[html.index(f'id="tracking-cell-{box.pk}"') :]
+    cell = cell[: cell.index("</dd>")]
+    assert f'formaction="{reverse("shipping:shipment_tracking", args=[box.pk])}"' in cell
+
+
+def test_a_standalone_cell_brings_its_own_form_and_keeps_it_after_a_save(
+    account: ChannelAccount, staff_user: User
+) -> None:
+    box = ready_shipment(account)
+    data = {f"t{box.pk}-number": "601234567890", f"t{box.pk}-standalone": "1"}
+    url = reverse("shipping:shipment_tracking", args=[box.pk])
+    swapped = client_for(staff_user).post(url, data, **HTMX).content.decode()
+    assert f'<form method="post" action="{url}"' in swapped and 'value="601234567890"' in swapped
