@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from catalog.models import BundleItem, Sku
@@ -344,3 +345,20 @@ def slip_list(*, shipments: Sequence[Shipment]) -> list[Slip]:
             slip_lines.append(SlipLine(line=line, skus=slip_skus))
         slips.append(Slip(shipment=shipment, lines=slip_lines))
     return slips
+
+
+# --- The packing table's figures --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackFigures:
+    waiting: int  # boxes not packed yet (ready or invoice printed)
+    packed_today: int
+
+
+def pack_figures() -> PackFigures:
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return PackFigures(
+        waiting=Shipment.objects.filter(status__in=UNPACKED_STATES).count(),
+        packed_today=Shipment.objects.filter(status=ShipmentStatus.PACKED, packed_at__gte=start).count(),
+    )

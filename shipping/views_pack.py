@@ -16,7 +16,14 @@ from oms.http import AuthedHttpRequest
 from oms.models import Company
 from shipping.forms_pack import BoxFilterForm, PackScanForm
 from shipping.models import Shipment
-from shipping.selectors_pick import BoxFilters, parse_shipment_ids, pick_list, pick_shipments, slip_list
+from shipping.selectors_pick import (
+    BoxFilters,
+    pack_figures,
+    parse_shipment_ids,
+    pick_list,
+    pick_shipments,
+    slip_list,
+)
 from shipping.services_pack import (
     PackOutcome,
     PackRefused,
@@ -133,7 +140,7 @@ def _pack_page(request: AuthedHttpRequest, shipment: Shipment | None) -> HttpRes
     return render(
         request,
         "shipping/pack.html",
-        {"state": state, "problem": problem, "form": PackScanForm(initial={"count": 1})},
+        {"state": state, "problem": problem, "figures": pack_figures()},
     )
 
 
@@ -183,7 +190,12 @@ def pack_scan_view(request: AuthedHttpRequest) -> HttpResponseBase:
         response = render(
             request,
             "shipping/pack.html#panel",
-            {"state": state, "outcome": outcome, "problem": pack_box_problem(state=state) if state else ""},
+            {
+                "state": state,
+                "outcome": outcome,
+                "problem": pack_box_problem(state=state) if state else "",
+                "figures": pack_figures(),
+            },
         )
         response["HX-Push-Url"] = target
         return response

@@ -61,7 +61,7 @@
         box: boxInput ? boxInput.value : '',
         csrfmiddlewaretoken: token ? token.value : ''
       }
-    }).catch(function () { failed(form); });
+    }).catch(function () { /* reported by htmx:sendError; the queue must go on */ });
   }
 
   function failed(form) {
@@ -97,10 +97,12 @@
     focusInput();
   });
 
-  document.addEventListener('htmx:responseError', function (e) {
+  function onError() {
     var form = document.getElementById('pack-form');
     if (form) failed(form);
-  });
+  }
+  document.addEventListener('htmx:responseError', onError);
+  document.addEventListener('htmx:sendError', onError);
 
   document.addEventListener('submit', function (e) {
     var button = e.submitter;

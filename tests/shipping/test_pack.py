@@ -237,3 +237,13 @@ def test_concurrent_scans_never_count_past_what_the_box_needs(goods, make_user) 
     assert sum(o.value.packed_now for o in ok) == 1
     box.refresh_from_db()
     assert box.pack_progress == {str(goods.sweater.pk): 3} and box.status == ShipmentStatus.PACKED
+
+
+def test_a_packed_box_page_says_who_packed_it_and_the_days_count(box, goods, make_user, client) -> None:
+    packer = make_user(username="packer", last_name="박", first_name="포장")
+    pack_scan(shipment_id=box.pk, code="SOCK-GR", count=2, actor=packer)
+    pack_scan(shipment_id=box.pk, code="KNIT-BK-S", count=3, actor=packer)
+    client.force_login(packer)
+    html = client.get(reverse("shipping:pack_box", args=[box.pk])).content.decode()
+    assert "박포장 검수완료" in html
+    assert "검수 대기 0건 · 오늘 검수완료 1건" in html
