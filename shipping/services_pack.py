@@ -346,7 +346,14 @@ def pack_handle(*, box_id: int | None, code: str, count: int = 1, actor: User | 
         try:
             return _opened(pack_box_open(code=text), scanned=text, left=None)
         except PackRefused as refused:
-            return PackOutcome(state=None, result="refused", message=str(refused), scanned=text)
+            message = str(refused)
+            item = _foreign(text) if refused.code == "unknown" else None
+            if item is not None:
+                message = _(
+                    "%(code)s is an item (%(sku)s). "
+                    "Open a box first: scan its shipment number or tracking number."
+                ) % {"code": text, "sku": item.code}
+            return PackOutcome(state=None, result="refused", message=message, scanned=text)
     try:
         scan = pack_scan(shipment_id=current.pk, code=text, count=count, actor=actor)
     except PackRefused as refused:

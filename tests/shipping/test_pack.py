@@ -247,3 +247,9 @@ def test_a_packed_box_page_says_who_packed_it_and_the_days_count(box, goods, mak
     html = client.get(reverse("shipping:pack_box", args=[box.pk])).content.decode()
     assert "박포장 검수완료" in html
     assert "검수 대기 0건 · 오늘 검수완료 1건" in html
+
+
+def test_an_item_scanned_with_no_box_open_says_to_open_a_box_first(box, goods, staff_user) -> None:
+    outcome = pack_handle(box_id=None, code="8800000000011", actor=staff_user)
+    assert outcome.refused and outcome.state is None
+    assert "상품 바코드입니다(KNIT-BK-S)" in outcome.message and "먼저 출고번호나 송장번호를" in outcome.message
