@@ -332,7 +332,7 @@ def _build_chunk(
         line_ids,
         queryset=OrderLine.objects.filter(
             status__in=BUILDABLE_STATES, unmapped=False, backorder=False
-        ).select_related("order"),
+        ).select_related("order").defer("order__raw", "order__memo"),
     )
     # Read after the lock: a line another build boxed while we waited is in a box now.
     boxed = set(
