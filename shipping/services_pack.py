@@ -147,11 +147,10 @@ def pack_box_find(*, code: str) -> Shipment:
         raise PackRefused(_("Scan the shipment number or the tracking number."), code="empty")
     digits = tracking_normalize(text)
     if digits:
-        boxes = list(
-            Shipment.objects.filter(tracking_number=digits)
-            .exclude(status=ShipmentStatus.CANCELLED)
-            .order_by("pk")
-        )
+        found = list(Shipment.objects.filter(tracking_number=digits).order_by("pk"))
+        # A cancelled box keeps its number; it only counts when nothing else carries it (and
+        # is then refused as cancelled, which says more than "not found").
+        boxes = [b for b in found if b.status != ShipmentStatus.CANCELLED] or found
         recipients = {(b.recipient_name, b.recipient_phone, b.address) for b in boxes}
         if len(recipients) > 1:
             raise PackRefused(

@@ -253,3 +253,9 @@ def test_an_item_scanned_with_no_box_open_says_to_open_a_box_first(box, goods, s
     outcome = pack_handle(box_id=None, code="8800000000011", actor=staff_user)
     assert outcome.refused and outcome.state is None
     assert "상품 바코드입니다(KNIT-BK-S)" in outcome.message and "먼저 출고번호나 송장번호를" in outcome.message
+
+
+def test_a_cancelled_boxs_tracking_number_says_cancelled(box) -> None:
+    Shipment.objects.filter(pk=box.pk).update(tracking_number="601234567890", status=ShipmentStatus.CANCELLED)
+    with pytest.raises(PackRefused, match="취소되었습니다"):
+        pack_box_open(code="601234567890")
