@@ -212,13 +212,22 @@ class PickList:
         return groups
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """'A-2' before 'A-10', as shelves are numbered: digit runs compare as numbers."""
+    return tuple(int(part) if part.isdigit() else part.casefold() for part in _DIGITS.split(text))
+
+
 def _walk_key(row: PickRow) -> tuple[Any, ...]:
     # Walking order: the location picked from first (priority), then along the shelves. Without
-    # bins, SKU codes are what shelves are labelled by; the product name breaks ties.
+    # bins, SKU codes are what shelves are labelled by (in natural order); the product name
+    # breaks ties.
     loc = row.location
     return (
-        (loc.priority, loc.code, loc.pk) if loc else (10**6, "", 0),
-        row.sku.code,
+        (loc.priority, natural_key(loc.code), loc.pk) if loc else (10**6, (), 0),
+        natural_key(row.sku.code),
         row.sku.product.name,
     )
 

@@ -140,3 +140,11 @@ def test_the_desk_may_post_a_long_selection(floor, staff_user, client) -> None:
     page = client.post(reverse("shipping:picking_print"), {"ids": f"{one.pk}"})
     assert page.status_code == 200
     assert 'data-sku="ACC-SCARF"' in page.content.decode()
+
+
+def test_codes_are_walked_in_shelf_order(floor) -> None:
+    for code in ("SHELF-10", "SHELF-2", "SHELF-1"):
+        stocked_sku(code, quantity=5, location=floor.second)
+    one = box(floor.account, *(channel_line(codes=(c,)) for c in ("SHELF-10", "SHELF-2", "SHELF-1")))
+    pick = pick_list(shipment_ids=[one.pk])
+    assert [r.sku.code for r in pick.rows] == ["SHELF-1", "SHELF-2", "SHELF-10"]
