@@ -273,7 +273,7 @@ def shipments_build(
     existing box of the same key that is still READY without a tracking number. Safe to run
     twice: boxed lines are not candidates any more. `progress(done, total)` after each chunk."""
     outcome = BuildOutcome()
-    shipment_prune()
+    shipment_prune(actor=actor)
     outcome.skipped = _skip_reasons(account, line_ids)
     rows = list(
         _eligible(account, line_ids)
@@ -330,9 +330,9 @@ def _build_chunk(
 ) -> None:
     lines = lock_lines(
         line_ids,
-        queryset=OrderLine.objects.filter(
-            status__in=BUILDABLE_STATES, unmapped=False, backorder=False
-        ).select_related("order").defer("order__raw", "order__memo"),
+        queryset=OrderLine.objects.filter(status__in=BUILDABLE_STATES, unmapped=False, backorder=False)
+        .select_related("order")
+        .defer("order__raw", "order__memo"),
     )
     # Read after the lock: a line another build boxed while we waited is in a box now.
     boxed = set(
