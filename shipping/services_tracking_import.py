@@ -228,7 +228,9 @@ class TrackingImporter:
             values = [row.raw.get(k, "") for k in keys]
             box = shipment_number(row.shipment_id) if row.shipment_id else ""
             courier_name = row.courier.name if row.courier else row.raw.get("courier", "")
-            key = [box, courier_name, row.tracking or row.raw["tracking"]]
+            shipment_or_none = check.shipments.get(row.shipment_id or 0)
+            recipient = shipment_or_none.recipient_name if shipment_or_none else ""
+            key = [box, courier_name, row.tracking or row.raw["tracking"], recipient]
             if row.errors or row.shipment_id is None:
                 out.append(PlanRow(row.number, "error", key, errors=row.errors, values=values))
                 continue

@@ -21,7 +21,7 @@ from tests.shipping.factories import ShipmentFactory, courier, ready_shipment
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
