@@ -655,7 +655,8 @@ def _reserve_in_one_statement(
     with connection.cursor() as cursor:
         cursor.execute(
             _RESERVE_ONE_SQL,
-            [reference, pg_array(s for s, _q in lines), pg_array(q for _s, q in lines), user_id, now],
+            # the time is the server's (now()), saving the client a timestamp parameter
+            [reference, pg_array(s for s, _q in lines), pg_array(q for _s, q in lines), user_id, None],
         )
         rows = cursor.fetchall()
     reservations: list[Reservation] = []

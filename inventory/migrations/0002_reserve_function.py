@@ -23,33 +23,51 @@ DECLARE
     need_skus bigint[];
     need_qty integer[];
     empty_bundle bigint;
+    -- the locked shelves, in (SKU, location priority, location) order
+    sh_id bigint[];
+    sh_sku bigint[];
+    sh_loc bigint[];
+    sh_on_hand integer[];
+    sh_reserved integer[];
+    free integer;
     remaining integer;
     take integer;
-    shelf record;
+    j integer;
+    n integer;
 BEGIN
-    -- What the lines need of each single SKU (bundles resolved to their components).
-    SELECT array_agg(n.sku ORDER BY n.sku), array_agg(n.qty ORDER BY n.sku)
-    INTO need_skus, need_qty
+    p_now := coalesce(p_now, now());
+    -- What the lines need of each single SKU (bundles resolved to their components); a bundle
+    -- without components stays in the needs as itself and is refused.
+    SELECT array_agg(x.sku ORDER BY x.sku), array_agg(x.qty ORDER BY x.sku), max(x.sku) FILTER (WHERE x.empty)
+    INTO need_skus, need_qty, empty_bundle
     FROM (
-        SELECT COALESCE(b.component_id, l.sku) AS sku, sum(l.qty * COALESCE(b.quantity, 1))::integer AS qty
+        SELECT COALESCE(b.component_id, l.sku) AS sku, sum(l.qty * COALESCE(b.quantity, 1))::integer AS qty,
+               bool_or(s.id IS NOT NULL AND b.id IS NULL) AS empty
         FROM unnest(p_sku_ids, p_quantities) AS l(sku, qty)
         LEFT JOIN catalog_sku s ON s.id = l.sku AND s.kind = 'bundle'
         LEFT JOIN catalog_bundleitem b ON b.bundle_id = s.id
         GROUP BY 1
-    ) n;
-    -- A bundle left in the needs has no components.
-    SELECT s.id INTO empty_bundle FROM catalog_sku s
-    WHERE s.id = ANY(need_skus) AND s.kind = 'bundle' LIMIT 1;
+    ) x;
     IF empty_bundle IS NOT NULL THEN
         RETURN QUERY SELECT 'empty_bundle'::text, NULL::bigint, empty_bundle, NULL::bigint, NULL::integer,
                             NULL::integer, NULL::integer, NULL::integer, NULL::timestamptz;
         RETURN;
     END IF;
 
-    -- Lock the selling shelves in primary-key order (as every stock writer does).
-    PERFORM 1 FROM inventory_stocklevel sl JOIN inventory_location loc ON loc.id = sl.location_id
-    WHERE sl.sku_id = ANY(need_skus) AND loc.sells AND loc.is_active
-    ORDER BY sl.id FOR UPDATE OF sl;
+    -- Lock the selling shelves in primary-key order (as every stock writer does) and read them.
+    SELECT array_agg(k.id ORDER BY k.sku_id, k.priority, k.location_id),
+           array_agg(k.sku_id ORDER BY k.sku_id, k.priority, k.location_id),
+           array_agg(k.location_id ORDER BY k.sku_id, k.priority, k.location_id),
+           array_agg(k.on_hand ORDER BY k.sku_id, k.priority, k.location_id),
+           array_agg(k.reserved ORDER BY k.sku_id, k.priority, k.location_id)
+    INTO sh_id, sh_sku, sh_loc, sh_on_hand, sh_reserved
+    FROM (
+        SELECT sl.id, sl.sku_id, sl.location_id, sl.on_hand, sl.reserved, loc.priority
+        FROM inventory_stocklevel sl JOIN inventory_location loc ON loc.id = sl.location_id
+        WHERE sl.sku_id = ANY(need_skus) AND loc.sells AND loc.is_active
+        ORDER BY sl.id FOR UPDATE OF sl
+    ) k;
+    n := coalesce(array_length(sh_id, 1), 0);
 
     -- Under the lock (a new snapshot per statement): does the reference hold stock already?
     RETURN QUERY
@@ -61,38 +79,37 @@ BEGIN
     END IF;
 
     -- All or nothing: every SKU short of what it needs is reported and nothing is written.
-    RETURN QUERY
-        SELECT 'short'::text, NULL::bigint, n.sku, NULL::bigint, n.qty, COALESCE(f.free, 0)::integer,
-               NULL::integer, NULL::integer, NULL::timestamptz
-        FROM unnest(need_skus, need_qty) AS n(sku, qty)
-        LEFT JOIN (
-            SELECT sl.sku_id AS sku, sum(sl.on_hand - sl.reserved) AS free
-            FROM inventory_stocklevel sl JOIN inventory_location loc ON loc.id = sl.location_id
-            WHERE sl.sku_id = ANY(need_skus) AND loc.sells AND loc.is_active
-            GROUP BY sl.sku_id
-        ) f ON f.sku = n.sku
-        WHERE COALESCE(f.free, 0) < n.qty
-        ORDER BY n.sku;
-    IF FOUND THEN
+    FOR i IN 1 .. coalesce(array_length(need_skus, 1), 0) LOOP
+        free := 0;
+        FOR j IN 1 .. n LOOP
+            IF sh_sku[j] = need_skus[i] THEN
+                free := free + sh_on_hand[j] - sh_reserved[j];
+            END IF;
+        END LOOP;
+        IF free < need_qty[i] THEN
+            tag := 'short'; id := NULL; sku_id := need_skus[i]; location_id := NULL;
+            quantity := need_qty[i]; original_quantity := free;
+            consumed := NULL; released := NULL; created_at := NULL;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+    IF tag = 'short' THEN
         RETURN;
     END IF;
 
     FOR i IN 1 .. coalesce(array_length(need_skus, 1), 0) LOOP
         remaining := need_qty[i];
-        FOR shelf IN
-            SELECT sl.id AS shelf_id, sl.location_id AS loc_id, sl.on_hand AS on_hand, sl.reserved AS reserved
-            FROM inventory_stocklevel sl JOIN inventory_location loc ON loc.id = sl.location_id
-            WHERE sl.sku_id = need_skus[i] AND loc.sells AND loc.is_active AND sl.on_hand > sl.reserved
-            ORDER BY loc.priority, sl.location_id
-        LOOP
-            take := least(remaining, shelf.on_hand - shelf.reserved);
+        FOR j IN 1 .. n LOOP
+            CONTINUE WHEN sh_sku[j] <> need_skus[i] OR sh_on_hand[j] <= sh_reserved[j];
+            take := least(remaining, sh_on_hand[j] - sh_reserved[j]);
+            sh_reserved[j] := sh_reserved[j] + take;
             UPDATE inventory_stocklevel SET reserved = reserved + take, updated_at = p_now
-            WHERE inventory_stocklevel.id = shelf.shelf_id;
+            WHERE inventory_stocklevel.id = sh_id[j];
             RETURN QUERY
                 INSERT INTO inventory_reservation AS r
                     (sku_id, location_id, reference, quantity, original_quantity, consumed, released,
                      created_at, updated_at)
-                VALUES (need_skus[i], shelf.loc_id, p_reference, take, take, 0, 0, p_now, p_now)
+                VALUES (need_skus[i], sh_loc[j], p_reference, take, take, 0, 0, p_now, p_now)
                 ON CONFLICT (reference, sku_id, location_id) DO UPDATE
                 SET quantity = r.quantity + EXCLUDED.quantity,
                     original_quantity = r.original_quantity + EXCLUDED.quantity,
@@ -102,7 +119,7 @@ BEGIN
             INSERT INTO inventory_stockmovement
                 (sku_id, location_id, type, quantity, reserved_delta, on_hand_after, reserved_after, reason,
                  reference, user_id, created_at)
-            VALUES (need_skus[i], shelf.loc_id, 'reserve', 0, take, shelf.on_hand, shelf.reserved + take, '',
+            VALUES (need_skus[i], sh_loc[j], 'reserve', 0, take, sh_on_hand[j], sh_reserved[j], '',
                     p_reference, p_user_id, p_now);
             remaining := remaining - take;
             EXIT WHEN remaining = 0;
