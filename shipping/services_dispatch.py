@@ -57,6 +57,8 @@ Dispatch = ShipmentItem.Dispatch
 # Lines per channel_dispatch call (the adapter splits them into the marketplace's own batches);
 # also how often the progress bar moves and how much one recording transaction holds.
 SEND_CHUNK = 500
+# Lines per recording transaction (items, lines shipped, stock consumed, boxes closed).
+RECORD_CHUNK = 100
 # Runs with more items than this go to the worker as a job; smaller ones run in the request.
 INLINE_ITEMS = 200
 JOB_KIND = "shipping_dispatch"
@@ -336,8 +338,12 @@ def _send(
                 message = f"{account.name}: {result.error.message}"
                 if message not in outcome.errors:
                     outcome.errors.append(message)
-        _record(chunk, answers, actor=actor, outcome=outcome)
-        progress(len(chunk))
+        # Recorded in smaller transactions: each holds the stock rows of its SKUs locked (a
+        # bestseller's row is in nearly every one), and collections reserving stock wait on them.
+        for at in range(0, len(chunk), RECORD_CHUNK):
+            part = chunk[at : at + RECORD_CHUNK]
+            _record(part, answers, actor=actor, outcome=outcome)
+            progress(len(part))
 
 
 def shipments_dispatch(
