@@ -127,26 +127,42 @@ def bundle_parts(bundle_ids: Iterable[int]) -> dict[int, list[BundleItem]]:
     return out
 
 
+def skus_by_id(ids: Iterable[int]) -> dict[int, Sku]:
+    """The SKUs (with products), each loaded once however many lines name it."""
+    out: dict[int, Sku] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        out.update((sku.pk, sku) for sku in Sku.objects.filter(pk__in=chunk).select_related("product"))
+    return out
+
+
 def box_contents(*, shipment_ids: Sequence[int], live_only: bool = True) -> BoxContents:
     """What goes into each box, per stock SKU (of its READY lines, or of every line)."""
-    line_box = _line_box(shipment_ids, live_only=live_only)
+    return _contents(shipment_ids, _line_box(shipment_ids, live_only=live_only))
+
+
+def _contents(shipment_ids: Sequence[int], line_box: dict[int, int]) -> BoxContents:
+    # Plain tuples, not model rows: thousands of boxes are tens of thousands of allocations,
+    # and the SKUs they name are few.
+    allocations: list[tuple[int, int, int]] = []  # (line, sku, quantity)
+    for chunk in _chunks(list(line_box)):
+        allocations.extend(
+            LineSku.objects.filter(line_id__in=chunk).values_list("line_id", "sku_id", "quantity")
+        )
+    named = skus_by_id(sku_id for _line, sku_id, _q in allocations)
+    parts = bundle_parts(pk for pk, sku in named.items() if sku.kind == Sku.Kind.BUNDLE)
     needs: dict[int, dict[int, int]] = {pk: defaultdict(int) for pk in shipment_ids}
     skus: dict[int, Sku] = {}
-    allocations: list[LineSku] = []
-    for chunk in _chunks(list(line_box)):
-        allocations.extend(LineSku.objects.filter(line_id__in=chunk).select_related("sku__product"))
-    parts = bundle_parts(a.sku_id for a in allocations if a.sku.kind == Sku.Kind.BUNDLE)
     mapped_lines = set()
-    for allocation in allocations:
-        mapped_lines.add(allocation.line_id)
-        box = needs[line_box[allocation.line_id]]
-        if allocation.sku.kind == Sku.Kind.BUNDLE:
-            for part in parts.get(allocation.sku_id, []):
+    for line_id, sku_id, quantity in allocations:
+        mapped_lines.add(line_id)
+        box = needs[line_box[line_id]]
+        if named[sku_id].kind == Sku.Kind.BUNDLE:
+            for part in parts.get(sku_id, []):
                 skus[part.component_id] = part.component
-                box[part.component_id] += part.quantity * allocation.quantity
+                box[part.component_id] += part.quantity * quantity
         else:
-            skus[allocation.sku_id] = allocation.sku
-            box[allocation.sku_id] += allocation.quantity
+            skus[sku_id] = named[sku_id]
+            box[sku_id] += quantity
     unmapped: dict[int, list[OrderLine]] = defaultdict(list)
     missing = [line_id for line_id in line_box if line_id not in mapped_lines]
     for chunk in _chunks(missing):
@@ -241,17 +257,28 @@ def pick_list(*, shipment_ids: Sequence[int]) -> PickList:
     rows: dict[tuple[int, int], PickRow] = {}
     reserved: dict[tuple[int, int], int] = defaultdict(int)  # (shipment, sku) -> units held
     refs = [reservation_reference(line_id) for line_id in line_box]
+    held: list[tuple[str, int, int, int]] = []  # (reference, sku, location, units)
     for chunk in _chunks(refs):
-        for res in Reservation.objects.filter(reference__in=chunk, quantity__gt=0).select_related(
-            "sku__product", "location"
-        ):
-            box = line_box[int(res.reference.rpartition(":")[2])]
-            row = rows.setdefault((res.location_id, res.sku_id), PickRow(location=res.location, sku=res.sku))
-            row.quantity += res.quantity
-            row.boxes[box] = row.boxes.get(box, 0) + res.quantity
-            reserved[(box, res.sku_id)] += res.quantity
+        held.extend(
+            Reservation.objects.filter(reference__in=chunk, quantity__gt=0).values_list(
+                "reference", "sku_id", "location_id", "quantity"
+            )
+        )
+    contents = _contents(shipment_ids, line_box)
+    skus = {
+        **skus_by_id(sku_id for _r, sku_id, _l, _q in held if sku_id not in contents.skus),
+        **contents.skus,
+    }
+    locations = {loc.pk: loc for loc in Location.objects.filter(pk__in={loc for _r, _s, loc, _q in held})}
+    for reference, sku_id, location_id, units in held:
+        box = line_box[int(reference.rpartition(":")[2])]
+        row = rows.setdefault(
+            (location_id, sku_id), PickRow(location=locations[location_id], sku=skus[sku_id])
+        )
+        row.quantity += units
+        row.boxes[box] = row.boxes.get(box, 0) + units
+        reserved[(box, sku_id)] += units
 
-    contents = box_contents(shipment_ids=shipment_ids)
     short: dict[int, PickRow] = {}
     for box, need in contents.needs.items():
         for sku_id, units in need.items():
