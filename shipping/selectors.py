@@ -123,15 +123,19 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 def shipment_list(*, filters: dict[str, Any]) -> QuerySet[Shipment]:
-    """Shipments matching the desk's filters: status (or "open"), account, courier, tracking
-    (yes/no), created from/to, ids, and the search box (출고번호, order or line no., recipient
-    name by prefix, phone, tracking number)."""
+    """Shipments matching the desk's filters: status (or "open"; none = every box but cancelled
+    ones, unless searching), account, courier, tracking (yes/no), created from/to, ids, and the
+    search box (출고번호, order or line no., recipient name by prefix, phone, tracking number)."""
     qs = Shipment.objects.select_related("account", "courier")
     status = filters.get("status") or ""
     if status == "open":
         qs = qs.filter(status__in=OPEN_SHIPMENT_STATES)
     elif status:
         qs = qs.filter(status=status)
+    elif not filters.get("q") and not filters.get("ids") and not filters.get("with_cancelled"):
+        # Boxes emptied by a merge or dissolved are history: shown on their own tab or when
+        # searched for, not among the boxes to work on.
+        qs = qs.exclude(status=ShipmentStatus.CANCELLED)
     if filters.get("account"):
         account = filters["account"]
         qs = qs.filter(account_id=getattr(account, "pk", account))
@@ -178,7 +182,7 @@ def _search_q(text: str) -> Q:
 
 def shipment_status_counts(*, filters: dict[str, Any]) -> dict[str, int]:
     """Boxes per status under the other filters (for the tabs)."""
-    rest = {k: v for k, v in filters.items() if k not in {"status", "attention"}}
+    rest = {k: v for k, v in filters.items() if k not in {"status", "attention"}} | {"with_cancelled": True}
     rows = shipment_list(filters=rest).order_by().values("status").annotate(n=Count("pk"))
     return {row["status"]: row["n"] for row in rows}
 

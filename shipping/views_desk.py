@@ -93,7 +93,7 @@ def _tabs(request: AuthedHttpRequest, filters: dict[str, Any]) -> list[dict[str,
         {
             "label": _("All"),
             "url": url(),
-            "count": sum(counts.values()),
+            "count": sum(n for state, n in counts.items() if state != ShipmentStatus.CANCELLED),
             "active": not status and not attention,
         },
         {

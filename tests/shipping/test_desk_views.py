@@ -242,3 +242,16 @@ def test_dashboard_cards_and_global_search(account, staff) -> None:
     Shipment.objects.filter(pk=box.pk).update(tracking_number="601234567890")
     found = staff.get(reverse("search"), {"q": "601234567890"}).content.decode()
     assert box.number in found and reverse("shipping:shipment_detail", args=[box.pk]) in found
+
+
+def test_cancelled_boxes_stay_out_of_the_way_unless_asked_for(account, staff) -> None:
+    (a,) = confirmed(account, name="가", bundle_key="P1")
+    (b,) = confirmed(account, name="가", bundle_key="P2")
+    shipments_build(actor=None)
+    emptied = box_of(b)
+    staff.post(reverse("shipping:desk_bulk"), {"action": "merge", "ids": [box_of(a).pk, emptied.pk]})
+
+    html = staff.get(reverse("shipping:desk")).content.decode()
+    assert box_of(a).number in html and emptied.number not in html
+    assert emptied.number in staff.get(reverse("shipping:desk"), {"status": "cancelled"}).content.decode()
+    assert emptied.number in staff.get(reverse("shipping:desk"), {"q": emptied.number}).content.decode()
