@@ -8,6 +8,8 @@ Three layouts, told apart by their headers (never by column position):
   its Korean name; the header may sit below a notice row;
 - Coupang's DeliveryList (sheet Delivery) with 운송장번호 filled: each row is 묶음배송번호 + 옵션ID,
   which is the line id the Coupang adapter and the order-sheet import give Coupang lines.
+- CJ대한통운's result file of our CJ courier sheet: 고객주문번호 (our 출고번호) + 운송장번호, courier CJ;
+  our generic courier sheet with 송장번호 typed in is the generic layout.
 
 A row keyed by an order line lands on that line's box; an order number lands on the one box
 holding that order's lines. Rows without a tracking number are skipped (a DeliveryList lists
@@ -37,7 +39,7 @@ from catalog.services_import import (
 )
 from channels.models import Marketplace
 from oms.models import ImportSession, User
-from oms.sheets import Column, HeaderNotFound, RowError, SheetTable, cell_text
+from oms.sheets import Column, HeaderNotFound, RowError, SheetTable, cell_text, normalize_header
 from orders.models import OrderLine
 from shipping.couriers import CourierIndex, TrackingNumberInvalid, courier_index, tracking_validate
 from shipping.models import Courier, Shipment, ShipmentStatus, shipment_number, shipment_pk_from_number
@@ -51,6 +53,7 @@ from shipping.services_tracking import (
 GENERIC = "generic"
 SMARTSTORE = "smartstore"
 COUPANG = "coupang"
+CJ_RESULT = "cj"  # CJ대한통운's result file of our CJ courier sheet: 고객주문번호 is our 출고번호
 
 H_SHIPMENT = "출고번호"
 H_ORDER = "주문번호"
@@ -61,16 +64,25 @@ H_COUPANG_TRACKING = "운송장번호"
 H_BUNDLE = "묶음배송번호"
 H_OPTION = "옵션ID"
 H_METHOD = "배송방법"
+H_CJ_KEY = "고객주문번호"
 
 TRACKING_COLUMNS: list[Column] = [
-    Column("shipment_no", H_SHIPMENT, ("출고 번호", "shipment", "shipment no", "shipment number")),
-    Column("order_no", H_ORDER, ("order no", "order number")),
-    Column("line_no", H_LINE, ("line no", "product order no")),
-    Column("courier", H_COURIER, ("택배회사", "courier")),
+    Column("shipment_no", H_SHIPMENT, (H_CJ_KEY, "출고ID", "shipment", "shipment no", "shipment number")),
+    Column("order_no", H_ORDER, ("order no", "order number", "order id", "orderid")),
+    Column("line_no", H_LINE, ("line no", "product order no", "productorderid")),
+    Column("courier", H_COURIER, ("택배사명", "택배회사", "택배업체", "배송업체", "courier", "carrier")),
     Column(
         "tracking",
         H_TRACKING,
-        (H_COUPANG_TRACKING, "송장 번호", "tracking number", "tracking"),
+        (
+            H_COUPANG_TRACKING,
+            "송장",
+            "운송장",
+            "tracking number",
+            "tracking no",
+            "tracking",
+            "invoice number",
+        ),
         required=True,
     ),
     Column("method", H_METHOD),
@@ -81,10 +93,13 @@ TRACKING_COLUMNS: list[Column] = [
 # The columns each layout reads, in the order the bad-rows sheet repeats them.
 LAYOUT_KEYS = {
     GENERIC: ["shipment_no", "order_no", "line_no", "courier", "tracking"],
+    CJ_RESULT: ["shipment_no", "courier", "tracking"],
     SMARTSTORE: ["line_no", "order_no", "method", "courier", "tracking"],
     COUPANG: ["bundle_no", "order_no", "option_id", "courier", "tracking"],
 }
 LAYOUT_MARKETPLACE = {SMARTSTORE: Marketplace.SMARTSTORE, COUPANG: Marketplace.COUPANG}
+# A blank 택배사 in these sheets means this courier (before the box's own and the default one).
+LAYOUT_COURIER = {CJ_RESULT: "CJGLS"}
 
 
 def layout_label(layout: str) -> str:
@@ -92,6 +107,7 @@ def layout_label(layout: str) -> str:
         GENERIC: _("Tracking number sheet (출고번호 / 주문번호)"),
         SMARTSTORE: _("SmartStore bulk dispatch sheet"),
         COUPANG: _("Coupang DeliveryList"),
+        CJ_RESULT: _("CJ대한통운 result file (고객주문번호, 운송장번호)"),
     }.get(layout, layout)
 
 
@@ -103,6 +119,8 @@ def detect_layout(table: SheetTable) -> str:
         return COUPANG
     if has("line_no") and has("method"):
         return SMARTSTORE
+    if has("shipment_no") and normalize_header(table.header_for("shipment_no")) == normalize_header(H_CJ_KEY):
+        return CJ_RESULT
     if has("shipment_no") or has("order_no") or has("line_no"):
         return GENERIC
     raise HeaderNotFound(
@@ -181,7 +199,7 @@ class TrackingImporter:
         if progress:
             progress(len(rows) // 3, _("Finding the boxes"))
         self._resolve_boxes(rows, layout, marketplace)
-        self._resolve_couriers(rows, marketplace)
+        self._resolve_couriers(rows, marketplace, LAYOUT_COURIER.get(layout))
         if progress:
             progress(2 * len(rows) // 3, _("Checking the tracking numbers"))
 
@@ -363,9 +381,12 @@ class TrackingImporter:
             row.shipment_id = boxes[0]
 
     @staticmethod
-    def _resolve_couriers(rows: list[_Row], marketplace: str | None) -> None:
+    def _resolve_couriers(rows: list[_Row], marketplace: str | None, sheet_courier: str | None) -> None:
         index: CourierIndex = courier_index()
         default = next((c for c in index.couriers if c.is_default and c.is_active), None)
+        implied = (
+            next((c for c in index.couriers if c.code == sheet_courier), None) if sheet_courier else None
+        )
         box_couriers: dict[int, int | None] = {}
         box_ids = sorted({r.shipment_id for r in rows if r.shipment_id and not r.raw.get("courier")})
         for part in chunked(box_ids, CHUNK):
@@ -384,7 +405,7 @@ class TrackingImporter:
                     )
             else:
                 own = box_couriers.get(row.shipment_id or 0)
-                row.courier = by_pk.get(own) if own else default
+                row.courier = implied or (by_pk.get(own) if own else None) or default
                 if row.courier is None:
                     row.error("courier", _("Write the courier: there is no default courier."))
             if row.courier is not None:
@@ -449,7 +470,7 @@ def tracking_import_file(
 
 def plan_layout(plan: Plan | dict[str, Any]) -> str:
     facts = plan.facts if isinstance(plan, Plan) else plan
-    for layout in (COUPANG, SMARTSTORE, GENERIC):
+    for layout in (COUPANG, SMARTSTORE, CJ_RESULT, GENERIC):
         if facts.get("layout_" + layout):
             return layout
     return ""

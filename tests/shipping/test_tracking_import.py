@@ -20,7 +20,7 @@ from channels.models import ChannelAccount, Marketplace
 from oms.models import ImportSession, Job, User
 from oms.sheets import HeaderNotFound, PasswordRequired
 from orders.models import Order
-from shipping.models import Shipment, ShipmentItem, ShipmentStatus
+from shipping.models import Courier, Shipment, ShipmentItem, ShipmentStatus
 from shipping.services_tracking import shipment_set_tracking
 from shipping.services_tracking_import import tracking_import_start
 from tests.channels.factories import ChannelAccountFactory
@@ -467,3 +467,41 @@ def test_lines_of_a_box_keep_their_items(store: ChannelAccount, staff_user: User
     import_session_start_commit(session=preview_session, actor=staff_user)
     assert ShipmentItem.objects.filter(shipment=box).count() == 2
     assert Order.objects.count() == 1
+
+
+# --- Courier sheets coming back ------------------------------------------------------------------------
+
+
+def test_cj_result_file_keyed_by_customer_order_number_is_cj(store: ChannelAccount, staff_user: User) -> None:
+    box = box_for(store, "L-CJ")
+    Courier.objects.filter(is_default=True).update(is_default=False)
+    Courier.objects.filter(code="HYUNDAI").update(is_default=True)  # the default is 롯데, the file is CJ's
+    headers = ["예약구분", "받는분성명", "받는분주소(전체, 분할)", "운송장번호", "고객주문번호", "품목명"]
+    session = preview(staff_user, xlsx(headers, [["", "홍길동", "서울", "601234567890", box.number, "니트"]]))
+    assert session.status == ImportSession.Status.READY, errors_of(session)
+    assert session.counts["layout_cj"] == 1
+    import_session_start_commit(session=session, actor=staff_user)
+    box.refresh_from_db()
+    assert box.courier is not None and (box.courier.code, box.tracking_number) == ("CJGLS", "601234567890")
+
+
+def test_our_courier_sheet_with_numbers_typed_in_goes_back(store: ChannelAccount, staff_user: User) -> None:
+    from shipping.excel_courier import GENERIC, Sender, courier_sheet_rows, courier_sheet_write
+
+    box = box_for(store, "L-SHEET")
+    out = io.BytesIO()
+    sender = Sender(
+        name="데모상점", phone="0212345678", zip_code="04524", address="서울특별시 중구 세종대로 110"
+    )
+    courier_sheet_write(out, layout=GENERIC, sender=sender, rows=courier_sheet_rows([box.pk]))
+    book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
+    ws = book.worksheets[0]
+    headers = [c.value for c in ws[1]]
+    ws.cell(2, headers.index("송장번호") + 1, "601234567890")
+    filled = io.BytesIO()
+    book.save(filled)
+    session = preview(staff_user, filled.getvalue())
+    assert session.status == ImportSession.Status.READY, errors_of(session)
+    import_session_start_commit(session=session, actor=staff_user)
+    box.refresh_from_db()
+    assert box.tracking_number == "601234567890"
