@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,8 @@ from channels.types import (
     ProductUpdate,
     StockUpdate,
 )
+
+logger = logging.getLogger("channels.coupang")
 
 # --- Coupang's limits and names (channel-specs.md) ------------------------------------------------
 # Coupang allows about 10 calls a second per vendor and then blocks for minutes; 8 leaves room
@@ -413,7 +416,13 @@ class CoupangAdapter(ChannelAdapter):
         )
 
     def _cancelled_boxes(self, vendor_id: str, start: datetime, end: datetime) -> list[str]:
-        """The shipment boxes named by cancel receipts made in [start, end] (minute bounds)."""
+        """The shipment boxes named by cancel receipts made in [start, end] (minute bounds).
+
+        Best effort: the order sheets stay the record of every order, so a refusal of this
+        call (a key without the returns permission, an endpoint a gateway does not serve) or
+        an unreadable receipt is logged and the collection goes on without it; such a cancel
+        then arrives with the box's next status change. Rate limits, outages and refused keys
+        stop the collection as usual."""
         params = [
             ("searchType", "timeFrame"),
             ("createdAtFrom", _minute(start).strftime(TIME_FRAME_FORMAT)),
@@ -421,21 +430,30 @@ class CoupangAdapter(ChannelAdapter):
             ("cancelType", "CANCEL"),
         ]
         found: dict[str, None] = {}
-        for receipt in self._pages(RETURN_REQUESTS_PATH.format(vendor_id=vendor_id), params):
-            items = receipt.get("returnItems") if isinstance(receipt, dict) else None
-            for item in items if isinstance(items, list) else []:
-                box_id = _text(item.get("shipmentBoxId")) if isinstance(item, dict) else ""
-                if box_id.isdigit():
-                    found[box_id] = None
-                else:
-                    self._skip(str(item)[:60], gettext("a cancel receipt item without shipmentBoxId"))
+        try:
+            for receipt in self._pages(RETURN_REQUESTS_PATH.format(vendor_id=vendor_id), params):
+                items = receipt.get("returnItems") if isinstance(receipt, dict) else None
+                for item in items if isinstance(items, list) else []:
+                    box_id = _text(item.get("shipmentBoxId")) if isinstance(item, dict) else ""
+                    if box_id.isdigit():
+                        found[box_id] = None
+                    else:
+                        logger.warning("coupang: a cancel receipt item without shipmentBoxId: %.80s", item)
+        except (ChannelRequestError, ChannelAuthError) as exc:
+            if isinstance(exc, ChannelAuthError) and exc.status != 403:
+                raise
+            logger.warning("coupang: cancel receipts not read (%s): %s", exc.status, exc.message)
         return list(found)
 
     def _one_sheet(self, vendor_id: str, box_id: str) -> dict[str, Any] | None:
-        body = self._call("GET", ORDERSHEET_PATH.format(vendor_id=vendor_id, box_id=box_id))
+        try:
+            body = self._call("GET", ORDERSHEET_PATH.format(vendor_id=vendor_id, box_id=box_id))
+        except ChannelRequestError as exc:
+            logger.warning("coupang: the sheet of cancelled box %s not read: %s", box_id, exc.message)
+            return None
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
-            self._skip(box_id, gettext("the order sheet of a cancelled shipment box could not be read"))
+            logger.warning("coupang: the sheet of cancelled box %s has no data object", box_id)
             return None
         return data
 

@@ -50,7 +50,7 @@ from orders.excel_profiles import BUILTIN_PROFILES
 from orders.ingest import orders_ingest
 from orders.models import Order, OrderLine
 from tests.channels.factories import ChannelAccountFactory
-from tests.fakes.coupang import REMOVE, FakeCoupang
+from tests.fakes.coupang import REMOVE, FakeCoupang, error
 from tests.fakes.server import Response
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -411,6 +411,19 @@ def test_a_cancel_of_an_order_made_days_ago_is_collected_in_the_window_of_the_ca
     receipts = [r.query for r in coupang.requests if r.path.endswith("/returnRequests")]
     assert [q["cancelType"] for q in receipts] == [["CANCEL"]]
     assert coupang.calls(f"/ordersheets/{old.shipment_box_id}") == 1
+
+
+def test_cancel_receipts_refused_leave_the_collection_of_order_sheets_whole(coupang: FakeCoupang) -> None:
+    # A key without the returns permission (403) or a gateway without the endpoint (404):
+    # the order sheets still come in, and nothing is held back for the next run.
+    box = coupang.add_order()
+    coupang.fail_next(error(404, "Not Found"), path="/returnRequests")
+    (order,) = collect(adapter_for(coupang))
+    coupang.fail_next(error(403, "권한이 없습니다."), path="/returnRequests")
+    adapter = adapter_for(coupang)
+    (again,) = collect(adapter)
+    assert order.external_order_id == again.external_order_id == box.order_id
+    assert adapter.skipped == []
 
 
 def test_a_cancel_receipt_of_a_box_already_read_costs_no_extra_call(coupang: FakeCoupang) -> None:
