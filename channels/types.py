@@ -117,8 +117,8 @@ class ProductUpdate:
     channel_option_id: str = ""
     name: str | None = None
     price: int | None = None  # what the buyer pays for this option (or product)
-    base_price: int | None = None  # the product's own sale price (see StockUpdate)
     on_sale: bool | None = None
+    base_price: int | None = None  # the product's own sale price (see StockUpdate)
 
 
 @dataclass(frozen=True)
