@@ -89,6 +89,22 @@
     queue = queue.then(function () { return send(form, code, count); });
   });
 
+  // The count shortcut: type a count, press Enter (or just scan): the focus goes back to the
+  // scan input. A scanner firing into the count box (a long number) is taken as a scan of 1.
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Enter' || !e.target || e.target.id !== 'pack-count') return;
+    e.preventDefault();
+    var countEl = e.target;
+    var el = input();
+    if (countEl.value.length > 4 && el) {
+      el.value = countEl.value;
+      countEl.value = '1';
+      countEl.form.requestSubmit();
+    } else if (el) {
+      el.focus();
+    }
+  });
+
   document.addEventListener('htmx:afterSwap', function () {
     var panel = document.getElementById('pack-panel');
     if (!panel) return;

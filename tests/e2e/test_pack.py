@@ -64,7 +64,8 @@ def test_staff_scans_a_box_and_its_items_until_it_is_packed(page, live_server, m
     scan(page, "8800000000011")
     page.wait_for_selector('tr[data-sku="KNIT-BK-S"][data-scanned="1"].done')
     page.fill("#pack-count", "2")
-    page.click("#pack-code")
+    page.press("#pack-count", "Enter")  # the count is set; the focus goes back to the scan input
+    assert page.evaluate("document.activeElement.id") == "pack-code"
     scan(page, "8800000000028")
     page.wait_for_selector('#pack-panel[data-result="packed"]')
     assert "검수완료" in page.locator(".pack-banner").inner_text()
