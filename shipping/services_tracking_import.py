@@ -142,6 +142,7 @@ class _Row:
     shipment_id: int | None = None
     courier: Courier | None = None
     tracking: str = ""
+    recipient: str = ""
     errors: list[RowError] = field(default_factory=list)
 
     def error(self, key: str, message: str) -> None:
@@ -246,9 +247,7 @@ class TrackingImporter:
             values = [row.raw.get(k, "") for k in keys]
             box = shipment_number(row.shipment_id) if row.shipment_id else ""
             courier_name = row.courier.name if row.courier else row.raw.get("courier", "")
-            shipment_or_none = check.shipments.get(row.shipment_id or 0)
-            recipient = shipment_or_none.recipient_name if shipment_or_none else ""
-            key = [box, courier_name, row.tracking or row.raw["tracking"], recipient]
+            key = [box, courier_name, row.tracking or row.raw["tracking"], row.recipient]
             if row.errors or row.shipment_id is None:
                 out.append(PlanRow(row.number, "error", key, errors=row.errors, values=values))
                 continue
@@ -388,11 +387,17 @@ class TrackingImporter:
             next((c for c in index.couriers if c.code == sheet_courier), None) if sheet_courier else None
         )
         box_couriers: dict[int, int | None] = {}
-        box_ids = sorted({r.shipment_id for r in rows if r.shipment_id and not r.raw.get("courier")})
+        recipients: dict[int, str] = {}
+        box_ids = sorted({r.shipment_id for r in rows if r.shipment_id})
         for part in chunked(box_ids, CHUNK):
-            box_couriers.update(Shipment.objects.filter(pk__in=part).values_list("pk", "courier_id"))
+            for pk, courier_id, name in Shipment.objects.filter(pk__in=part).values_list(
+                "pk", "courier_id", "recipient_name"
+            ):
+                box_couriers[pk] = courier_id
+                recipients[pk] = name
         by_pk = {c.pk: c for c in index.couriers}
         for row in rows:
+            row.recipient = recipients.get(row.shipment_id or 0, "")
             text = row.raw.get("courier", "")
             if text:
                 row.courier = index.resolve(text, marketplace=marketplace)

@@ -211,3 +211,33 @@ def test_a_standalone_cell_brings_its_own_form_and_keeps_it_after_a_save(
     url = reverse("shipping:shipment_tracking", args=[box.pk])
     swapped = client_for(staff_user).post(url, data, **HTMX).content.decode()
     assert f'<form method="post" action="{url}"' in swapped and 'value="601234567890"' in swapped
+
+
+def test_a_channel_sheet_without_numbers_says_what_to_fill_in(staff_user: User) -> None:
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "samples" / "smartstore_발송처리_sample.xlsx"
+    client = client_for(staff_user)
+    upload = SimpleUploadedFile("발송처리.xlsx", sample.read_bytes())
+    response = client.post(reverse("shipping:tracking_import"), {"file": upload, "password": "sample1234"})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "스마트스토어 일괄 발송처리 시트" in page
+    assert "송장번호가 적힌 행이 없습니다" in page and "disabled" in page
+
+
+def test_an_error_row_shows_the_boxs_recipient(account: ChannelAccount, staff_user: User) -> None:
+    box = ready_shipment(account)
+    data = io.BytesIO()
+    book = openpyxl.Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.append(["출고번호", "송장번호"])
+    ws.append([box.number, "12"])
+    book.save(data)
+    client = client_for(staff_user)
+    response = client.post(
+        reverse("shipping:tracking_import"), {"file": SimpleUploadedFile("t.xlsx", data.getvalue())}
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert box.recipient_name in page and "2자리" in page
