@@ -175,8 +175,14 @@ def pack_scan_view(request: AuthedHttpRequest) -> HttpResponseBase:
         )
     else:
         raw_box = request.POST.get("box", "")
-        box_id = int(raw_box) if raw_box.isdigit() else None
-        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        box_id = int(raw_box) if raw_box.isdigit() and len(raw_box) <= 12 else None
+        errors = "; ".join(
+            f"{form.fields[name].label}: {error}"
+            if name in form.fields and form.fields[name].label
+            else str(error)
+            for name, errs in form.errors.items()
+            for error in errs
+        )
         shipment = Shipment.objects.filter(pk=box_id).first() if box_id else None
         outcome = PackOutcome(
             state=pack_state(shipment=shipment) if shipment else None,

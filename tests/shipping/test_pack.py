@@ -259,3 +259,13 @@ def test_a_cancelled_boxs_tracking_number_says_cancelled(box) -> None:
     Shipment.objects.filter(pk=box.pk).update(tracking_number="601234567890", status=ShipmentStatus.CANCELLED)
     with pytest.raises(PackRefused, match="취소되었습니다"):
         pack_box_open(code="601234567890")
+
+
+def test_a_count_out_of_range_is_refused_by_name(box, staff_user, client) -> None:
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("shipping:pack_scan"), {"code": "SOCK-GR", "box": box.pk, "count": "0"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert 'data-result="refused"' in html and "수량:" in html
+    assert scanned(box) == {}
