@@ -100,6 +100,11 @@ class _BoxRow:
         return [i for i in self.lines if i.dispatch_state == Dispatch.FAILED]
 
     @property
+    def notes(self) -> list[ShipmentItem]:
+        """Unsent items with a reason: refused by the channel, or held back here last time."""
+        return [i for i in self.pending if i.dispatch_message]
+
+    @property
     def accounts(self) -> list[str]:
         return sorted({i.line.account.name for i in self.pending})
 

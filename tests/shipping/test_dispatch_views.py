@@ -233,3 +233,20 @@ def test_a_big_run_goes_to_the_worker_with_a_progress_bar(
 
     shipments_dispatch_task.delay(job_id=job.pk, actor_id=staff.pk)
     assert len(naver.dispatched) == 3
+
+
+def test_a_box_held_back_shows_why_on_the_ready_list(client: Client, warehouse: Location) -> None:
+    from orders.services import order_line_hold
+    from shipping.services_dispatch import shipments_dispatch
+
+    stocked("KNIT-BK-S", 20, location=warehouse)
+    eleven = ChannelAccountFactory.create(marketplace=Marketplace.ELEVENST, name="11번가 본점")
+    box = _excel_box(eleven)
+    line = OrderLine.objects.get()
+    order_line_hold(line=line, actor=None, reason="주소 확인")
+    shipments_dispatch(shipments=[box], actor=None)
+
+    page = client.get(reverse("shipping:dispatch")).content.decode()
+
+    assert box.number in page
+    assert f"{line.external_line_id}: The order line is On hold, so it was not dispatched." in page
