@@ -177,3 +177,63 @@ def test_without_a_product_id_the_same_option_of_two_products_is_two_mappings(se
     orders_ingest(account=account, orders=[channel_order(knit), channel_order(mug)])
     mapped = dict(OrderLine.objects.values_list("product_name", "unmapped"))
     assert mapped == {"울 라운드 니트": False, "머그컵": True}
+
+
+def test_the_same_data_again_writes_nothing_and_a_change_is_still_seen(setup) -> None:
+    account, _w, _s = setup
+    original = channel_order(channel_line(codes=("KNIT-BK-S",)), order_id="O-9")
+    orders_ingest(account=account, orders=[original])
+    stamp = Order.objects.values_list("updated_at", "ingest_digest").get()
+    events = OrderEvent.objects.count()
+
+    # the same order again (a re-uploaded sheet) is recognised by its digest: nothing is written
+    again = orders_ingest(account=account, orders=[original])
+    assert (again.orders_unchanged, again.lines_unchanged, again.orders_updated) == (1, 1, 0)
+    assert Order.objects.values_list("updated_at", "ingest_digest").get() == stamp
+    assert OrderEvent.objects.count() == events
+
+    # a changed delivery message is compared field by field and recorded
+    changed = channel_order(*original.lines, order_id="O-9", delivery_message="경비실")
+    result = orders_ingest(account=account, orders=[changed])
+    assert result.orders_updated == 1
+    order = Order.objects.get()
+    assert order.delivery_message == "경비실" and order.ingest_digest != stamp[1]
+    assert OrderEvent.objects.filter(type=OrderEvent.Type.UPDATED).count() == 1
+
+
+def test_orders_stored_before_digests_are_compared_field_by_field(setup) -> None:
+    account, _w, _s = setup
+    original = channel_order(channel_line(codes=("KNIT-BK-S",)), order_id="O-10")
+    orders_ingest(account=account, orders=[original])
+    Order.objects.update(ingest_digest="")
+    moved = channel_order(*original.lines, order_id="O-10", address1="부산광역시 해운대구 해운대로 570")
+    result = orders_ingest(account=account, orders=[moved])
+    assert result.orders_updated == 1 and Order.objects.get().ingest_digest
+    assert OrderLine.objects.get().address_changed
+
+
+def test_a_new_order_of_three_lines_has_one_reserved_event_naming_them(setup) -> None:
+    account, warehouse, _sweater = setup
+    cup = SkuFactory.create(code="CUP")
+    stock_receive(sku=cup, location=warehouse, quantity=1)
+    knit = channel_line(codes=("KNIT-BK-S",))
+    mug = type(knit)(**{**channel_line(codes=("CUP",)).__dict__, "product_name": "머그컵"})
+    mug_short = type(knit)(**{**channel_line(codes=("CUP",)).__dict__, "product_name": "머그컵"})
+    orders_ingest(account=account, orders=[channel_order(knit, mug, mug_short)])
+
+    reserved = OrderEvent.objects.get(type=OrderEvent.Type.RESERVED)
+    assert reserved.line is None and reserved.message == "울 라운드 니트, 머그컵"
+    assert len(reserved.data["lines"]) == 2
+    short = OrderEvent.objects.get(type=OrderEvent.Type.BACKORDER)
+    assert short.line is not None and short.line.backorder and "CUP -1" in short.message
+    types = list(OrderEvent.objects.order_by("id").values_list("type", flat=True))
+    assert types[0] == OrderEvent.Type.COLLECTED
+
+
+def test_a_new_order_whose_line_is_already_stored_does_not_duplicate_it(setup) -> None:
+    account, _w, sweater = setup
+    line = channel_line(codes=("KNIT-BK-S",), line_id="L-SHARED")
+    orders_ingest(account=account, orders=[channel_order(line, order_id="O-A")])
+    result = orders_ingest(account=account, orders=[channel_order(line, order_id="O-B")])
+    assert result.lines_created == 0 and OrderLine.objects.count() == 1
+    assert StockLevel.objects.get(sku=sweater).reserved == 1
