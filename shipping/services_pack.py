@@ -240,9 +240,8 @@ def pack_scan(*, shipment_id: int, code: str, count: int = 1, actor: User | None
     if need is None:
         other = _foreign(text)
         if other is not None:
-            message = _("Wrong item: %(product)s %(option)s (%(sku)s) is not in this box.") % {
-                "product": other.product.name,
-                "option": other.option_label,
+            message = _("Wrong item: %(item)s (%(sku)s) is not in this box.") % {
+                "item": " ".join(part for part in (other.product.name, other.option_label) if part),
                 "sku": other.code,
             }
         else:
