@@ -462,6 +462,8 @@ def dispatch_start(
     if not ids:
         raise DispatchRefused(_("Select the shipments to dispatch."))
     pending = ShipmentItem.objects.filter(shipment_id__in=ids, dispatch_state__in=TO_SEND).count()
+    if not pending:
+        raise DispatchRefused(_("The selected shipments have nothing left to dispatch."))
     title = (_("Dispatch again (%(count)d shipments)") if retry_of else _("Dispatch %(count)d shipments")) % {
         "count": len(ids)
     }

@@ -250,3 +250,19 @@ def test_a_box_held_back_shows_why_on_the_ready_list(client: Client, warehouse: 
 
     assert box.number in page
     assert f"{line.external_line_id}: The order line is On hold, so it was not dispatched." in page
+
+
+def test_boxes_with_nothing_left_to_send_start_no_run(client: Client, warehouse: Location) -> None:
+    stocked("KNIT-BK-S", 20, location=warehouse)
+    box = _excel_box(ChannelAccountFactory.create(marketplace=Marketplace.ELEVENST, name="11번가 본점"))
+    ShipmentItem.objects.filter(shipment=box).update(dispatch_state=Dispatch.EXCEL)
+
+    response = client.post(
+        reverse("shipping:dispatch_start"), {"scope": str(box.pk), "ids": [box.pk]}, follow=True
+    )
+
+    assert not Job.objects.exists()
+    assert "Select the shipments to dispatch." in response.content.decode()
+    with pytest.raises(services_dispatch.DispatchRefused, match="nothing left to dispatch"):
+        services_dispatch.dispatch_start(shipment_ids=[box.pk], actor=None)
+    assert not Job.objects.exists()
