@@ -252,7 +252,9 @@ def test_a_packed_box_page_says_who_packed_it_and_the_days_count(box, goods, mak
 def test_an_item_scanned_with_no_box_open_says_to_open_a_box_first(box, goods, staff_user) -> None:
     outcome = pack_handle(box_id=None, code="8800000000011", actor=staff_user)
     assert outcome.refused and outcome.state is None
-    assert "상품 바코드입니다(KNIT-BK-S)" in outcome.message and "먼저 출고번호나 송장번호를" in outcome.message
+    assert (
+        "상품 바코드입니다(KNIT-BK-S)" in outcome.message and "먼저 출고번호나 송장번호를" in outcome.message
+    )
 
 
 def test_a_cancelled_boxs_tracking_number_says_cancelled(box) -> None:
@@ -264,7 +266,9 @@ def test_a_cancelled_boxs_tracking_number_says_cancelled(box) -> None:
 def test_a_count_out_of_range_is_refused_by_name(box, staff_user, client) -> None:
     client.force_login(staff_user)
     response = client.post(
-        reverse("shipping:pack_scan"), {"code": "SOCK-GR", "box": box.pk, "count": "0"}, HTTP_HX_REQUEST="true"
+        reverse("shipping:pack_scan"),
+        {"code": "SOCK-GR", "box": box.pk, "count": "0"},
+        HTTP_HX_REQUEST="true",
     )
     html = response.content.decode()
     assert 'data-result="refused"' in html and "수량:" in html
