@@ -187,7 +187,7 @@ def generate(lines_wanted: int) -> None:
         "id", "account_id", "external_order_id", "ordered_at", "paid_at", "buyer_name", "buyer_phone",
         "recipient_name", "recipient_phone", "recipient_phone2", "phone_last4", "zip_code", "zip_is_old",
         "address1", "address2", "delivery_message", "shipping_fee", "total_amount", "bundle_key", "source",
-        "memo", "raw", "created_at", "updated_at",
+        "memo", "raw", "ingest_digest", "created_at", "updated_at",
     ]  # fmt: skip
     line_cols = [
         "id", "order_id", "account_id", "external_line_id", "channel_product_id", "channel_option_id",
@@ -253,7 +253,7 @@ def generate(lines_wanted: int) -> None:
             (
                 order_id, account.pk, external, ordered_at, ordered_at + dt.timedelta(minutes=2), name,
                 phone, name, phone, "", phone[-4:], zip_code, False, address, detail, "문 앞", fee, total,
-                "", "excel", "", "{}", ordered_at, now,
+                "", "excel", "", "{}", "", ordered_at, now,
             )
         )  # fmt: skip
     with connection.cursor() as cur:

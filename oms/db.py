@@ -53,7 +53,13 @@ def pg_array(values: Iterable[Any]) -> str:
     """A PostgreSQL array literal of `values` (ints, strings, bools, datetimes, None), to pass
     as ONE parameter cast to the array type: `%s::bigint[]`. Every element is quoted (or a bare
     number), so commas, braces, quotes and backslashes inside strings are safe."""
+    values = list(values)
+    if all(v.__class__ is int for v in values):
+        return "{" + ",".join(map(str, values)) + "}"
     return "{" + ",".join(map(_array_item, values)) + "}"
+
+
+_EMPTY_JSON = {dict: "{}", list: "[]"}
 
 
 def _filled_columns(
@@ -126,8 +132,10 @@ def insert_rows(
                 for pk, row in zip(ids, rows, strict=True):
                     values = list(row)
                     for i in json_at:
-                        if values[i] is not None:
-                            values[i] = json.dumps(values[i], ensure_ascii=False)
+                        value = values[i]
+                        if value is not None:
+                            empty = _EMPTY_JSON.get(value.__class__) if not value else None
+                            values[i] = empty or json.dumps(value, ensure_ascii=False)
                     write((pk, *values, *constant))
             else:
                 for pk, row in zip(ids, rows, strict=True):

@@ -203,7 +203,10 @@ class _Row:
         return cell_text(value)
 
     def money(self, key: str) -> int | None:
-        value = self.get(key)
+        i = self.index.get(key)
+        if i is None or i >= self.width:
+            return None
+        value = self.cells[i]
         if value.__class__ is int and -(10**12) <= value <= 10**12:
             return value
         if value is None or value == "":
@@ -211,7 +214,10 @@ class _Row:
         return self._cached("money", value, _read_money)
 
     def when(self, key: str) -> datetime | None:
-        value = self.get(key)
+        i = self.index.get(key)
+        if i is None or i >= self.width:
+            return None
+        value = self.cells[i]
         if value is None or value == "":
             return None
         return self._cached("when", value, _read_when)

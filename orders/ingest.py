@@ -204,6 +204,10 @@ class _Waiting:
 
 
 EVENT_COLUMNS = ("order_id", "line_id", "type", "message", "data", "user_id")
+# Plain values of the event types written in bulk (an enum's .value is slow in a hot loop).
+_COLLECTED = str(OrderEvent.Type.COLLECTED)
+_RESERVED = str(OrderEvent.Type.RESERVED)
+_BACKORDER = str(OrderEvent.Type.BACKORDER)
 
 
 def _user_id(actor: User | None) -> int | None:
@@ -252,9 +256,7 @@ def _reserve_waiting(
                 if per_order_events:
                     per_order[w.order_id].append(w)
                 else:
-                    events.append(
-                        (w.order_id, w.pk, OrderEvent.Type.RESERVED.value, w.product_name[:200], {}, user_id)
-                    )
+                    events.append((w.order_id, w.pk, _RESERVED, w.product_name[:200], {}, user_id))
         else:
             short.append(w)
             if not w.backorder:
@@ -262,7 +264,7 @@ def _reserve_waiting(
                     (
                         w.order_id,
                         w.pk,
-                        OrderEvent.Type.BACKORDER.value,
+                        _BACKORDER,
                         "; ".join(f"{s.sku_code} -{s.short}" for s in result.shortages)[:500],
                         {"shortages": [s.__dict__ for s in result.shortages]},
                         user_id,
@@ -274,7 +276,7 @@ def _reserve_waiting(
             (
                 order_id,
                 done[0].pk if len(done) == 1 else None,
-                OrderEvent.Type.RESERVED.value,
+                _RESERVED,
                 ", ".join(dict.fromkeys(w.product_name for w in done))[:500],
                 {"lines": [w.pk for w in done]} if len(done) > 1 else {},
                 user_id,
@@ -525,7 +527,7 @@ def _ingest_new(
     insert_rows(
         OrderEvent,
         ("order_id", "type", "message", "user_id"),
-        [(pk, OrderEvent.Type.COLLECTED.value, f"{source}", user_id) for pk in order_ids],
+        [(pk, _COLLECTED, f"{source}", user_id) for pk in order_ids],
     )
 
     channel_lines = [ln for o in orders for ln in o.lines]
@@ -551,7 +553,7 @@ def _ingest_new(
                     ln.unit_price,
                     ln.discount,
                     _line_total(ln),
-                    status.value,
+                    str(status),
                     ln.channel_status[:50],
                     ordered_at,
                     False,
