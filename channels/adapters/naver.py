@@ -22,6 +22,13 @@ Items Naver answers with but we cannot read
     Product orders that are not paid yet (PAYMENT_WAITING) or were never paid
     (CANCELED_BY_NOPAYMENT) are not orders for the seller yet and are left out silently.
 
+Stock and prices
+    A product with options gets one option-stock PUT with its changed combinations; an option's
+    price goes out as Naver's option price, the amount added to the product's sale price
+    (price - base_price), with that sale price beside it. A product without options keeps stock
+    and price on the origin product, which only the whole-product edit changes: read it, change
+    stockQuantity / salePrice, send it back. See OPTION_STOCK_PATH and ORIGIN_PRODUCT_PATH.
+
 Tokens
     POST /v1/oauth2/token with a bcrypt client_secret_sign. The token is cached per account in
     Django's cache (shared by every worker) until a little before it expires; a 401 with code
