@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from catalog.excel import HEADER_OF, PRODUCT_COLUMNS
 from catalog.models import Product, Sku
 from catalog.services import product_status_sync, sku_mark_changed
+from oms.db import bulk_insert, bulk_set
 from oms.models import ImportSession, User
 from oms.services import audit_record, job_create, job_fail, job_progress, job_start, job_succeed
 from oms.sheets import (
@@ -900,80 +901,8 @@ PRODUCT_IMPORTER = ProductImporter()
 
 
 # --- Bulk writes -------------------------------------------------------------------------------
-# Django's bulk_create / bulk_update spend ~15 us per value preparing and re-parsing one huge
-# statement; for 20,000 SKUs that is most of an import. On PostgreSQL, inserts go through COPY
-# and updates through one UPDATE ... FROM unnest(arrays) per group of fields (each column is a
-# single array parameter). Both still take every column from the model's fields, so new fields
-# with Python defaults are written too. Other databases use Django's bulk methods.
-
-
-def bulk_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """Insert new rows. Primary keys are NOT set on the objects: look them up by code."""
-    if not objs:
-        return
-    qn = connection.ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(qn(str(f.column)) for f in fields)
-    if connection.vendor != "postgresql":
-        marks = ", ".join(["%s"] * len(fields))
-        sql = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-        rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objs]
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-        return
-    as_json = [isinstance(f, models.JSONField) for f in fields]
-    attnames = [f.attname for f in fields]
-    with connection.cursor() as cursor:
-        raw: Any = cursor.cursor
-        with raw.copy(f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row(
-                    [
-                        json.dumps(value, ensure_ascii=False) if is_json and value is not None else value
-                        for value, is_json in zip((getattr(obj, a) for a in attnames), as_json, strict=True)
-                    ]
-                )
-
-
-def bulk_set(model: type[models.Model], objs: Sequence[models.Model], field_names: Sequence[str]) -> None:
-    """Write `field_names` of existing rows (by pk)."""
-    if not objs:
-        return
-    qn = connection.ops.quote_name
-    meta = model._meta
-    if connection.vendor != "postgresql":
-        # One prepared UPDATE run for every row (executemany): SQLite does this in-process,
-        # far faster than bulk_update's CASE WHEN statements.
-        by_name = {f.name: f for f in meta.concrete_fields}
-        chosen = [by_name[name] for name in field_names]
-        pk_field = meta.pk
-        assert pk_field is not None
-        sets = ", ".join(f"{qn(str(f.column))} = %s" for f in chosen)
-        sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(str(pk_field.column))} = %s"  # noqa: S608
-        rows = [
-            [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in chosen] + [obj.pk]
-            for obj in objs
-        ]
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-        return
-    by_name = {f.name: f for f in meta.concrete_fields}
-    fields = [by_name[name] for name in field_names]
-    pk = by_name[meta.pk.name if meta.pk is not None else "id"]
-    assignments = ", ".join(f"{qn(str(f.column))} = v.c{i}" for i, f in enumerate(fields))
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-    names = ", ".join(f"c{i}" for i in range(len(fields)))
-    table = qn(meta.db_table)
-    # Names come from the model; every value is a parameter.
-    sql = (
-        f"UPDATE {table} SET {assignments} FROM unnest(%s::{pk.db_type(connection)}[], {arrays}) "  # noqa: S608
-        f"AS v(id, {names}) WHERE {table}.{qn(str(pk.column))} = v.id"
-    )
-    attnames = [f.attname for f in fields]
-    with connection.cursor() as cursor:
-        for part in chunked(objs, 5000):
-            params = [[obj.pk for obj in part]] + [[getattr(obj, a) for obj in part] for a in attnames]
-            cursor.execute(sql, params)
+# COPY for inserts and UPDATE ... FROM unnest(arrays) for updates on PostgreSQL: oms.db (shared with
+# the order import). Re-exported here for the callers that import them from this module.
 
 
 def import_file(
