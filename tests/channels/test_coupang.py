@@ -51,7 +51,7 @@ from orders.ingest import orders_ingest
 from orders.models import Order, OrderLine
 from tests.channels.factories import ChannelAccountFactory
 from tests.fakes.coupang import REMOVE, FakeCoupang, error
-from tests.fakes.server import Response
+from tests.fakes.server import RecordingSession, Response, recent_window
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -59,18 +59,6 @@ SHEETS = "/ordersheets"
 ACK = "/ordersheets/acknowledgement"
 INVOICES = "/orders/invoices"
 SAMPLE = Path(__file__).parents[1] / "samples" / "coupang_DeliveryList_sample.xlsx"
-
-
-class RecordingSession(requests.Session):
-    """A plain session that remembers the keyword arguments of every request."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[dict[str, Any]] = []
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        self.sent.append({"method": method, "url": url, **kwargs})
-        return super().request(method, url, *args, **kwargs)
 
 
 class TamperingSession(requests.Session):
@@ -105,15 +93,10 @@ def adapter_for(
     return cls(account=account, session=session or requests.Session())
 
 
-def window() -> tuple[datetime, datetime]:
-    now = timezone.now()
-    return now - timedelta(hours=1), now + timedelta(seconds=1)
-
-
 def collect(
     adapter: CoupangAdapter, since: datetime | None = None, until: datetime | None = None
 ) -> list[ChannelOrder]:
-    start, end = window()
+    start, end = recent_window()
     return list(adapter.fetch_orders(since=since or start, until=until or end))
 
 
@@ -470,7 +453,7 @@ def test_malformed_items_are_reported_after_every_good_order_was_yielded(coupang
 
     yielded: list[ChannelOrder] = []
     with pytest.raises(CoupangSkippedItems) as caught:
-        for order in adapter.fetch_orders(since=window()[0], until=window()[1]):
+        for order in adapter.fetch_orders(since=recent_window()[0], until=recent_window()[1]):
             yielded.append(order)
 
     assert isinstance(caught.value, ChannelTemporaryError)

@@ -33,23 +33,12 @@ from channels.types import (
     StockUpdate,
 )
 from tests.fakes.naver import REMOVE, FakeNaver
+from tests.fakes.server import RecordingSession, recent_window
 
 pytestmark = pytest.mark.usefixtures("english")
 
 CHANGED = "/last-changed-statuses"
 DETAILS = "/product-orders/query"
-
-
-class RecordingSession(requests.Session):
-    """A plain session that remembers the keyword arguments of every request."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[dict[str, Any]] = []
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        self.sent.append({"method": method, "url": url, **kwargs})
-        return super().request(method, url, *args, **kwargs)
 
 
 @pytest.fixture
@@ -76,15 +65,10 @@ def adapter_for(
     return cls(account=account, session=session or requests.Session())
 
 
-def window() -> tuple[datetime, datetime]:
-    now = timezone.now()
-    return now - timedelta(hours=1), now + timedelta(seconds=1)
-
-
 def collect(
     adapter: NaverCommerceAdapter, since: datetime | None = None, until: datetime | None = None
 ) -> list[ChannelOrder]:
-    start, end = window()
+    start, end = recent_window()
     return list(adapter.fetch_orders(since=since or start, until=until or end))
 
 
@@ -404,7 +388,7 @@ def test_a_malformed_item_is_reported_after_every_good_order_was_yielded(naver: 
 
     yielded: list[ChannelOrder] = []
     with pytest.raises(NaverSkippedItems) as caught:
-        for order in adapter.fetch_orders(since=window()[0], until=window()[1]):
+        for order in adapter.fetch_orders(since=recent_window()[0], until=recent_window()[1]):
             yielded.append(order)
 
     assert isinstance(caught.value, ChannelTemporaryError)

@@ -30,6 +30,7 @@ from orders.ingest import orders_ingest
 from orders.models import LineStatus, Order, OrderLine
 from tests.catalog.factories import SkuFactory
 from tests.channels.test_sandbox_helpers import issue_token, make_listing, make_order
+from tests.fakes.server import recent_window as window
 from tests.inventory.factories import LocationFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
@@ -79,11 +80,6 @@ def make_adapter(api_url: str, token: str, session: requests.Session) -> Sandbox
         credentials={"api_token": token},
     )
     return SandboxAdapter(account=config, session=session)
-
-
-def window() -> tuple[Any, Any]:
-    now = timezone.now()
-    return now - timedelta(hours=1), now + timedelta(seconds=1)
 
 
 def test_the_adapter_is_registered_with_every_capability_the_api_offers() -> None:

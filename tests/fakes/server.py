@@ -16,9 +16,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+import requests
 
 # Courier codes Naver and Coupang share (channel-specs.md "Couriers"): 롯데 is HYUNDAI, 로젠 KGB.
 COURIER_CODES = frozenset(
@@ -264,6 +267,27 @@ class FakeMarketplace:
 def _poke(address: tuple[Any, ...]) -> None:
     with contextlib.suppress(OSError):
         socket.create_connection((str(address[0]), int(address[1])), timeout=0.5).close()
+
+
+# --- client-side helpers for the tests that drive adapters against these fakes ------------------
+
+
+class RecordingSession(requests.Session):
+    """A plain session that remembers the keyword arguments of every request it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[dict[str, Any]] = []
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        self.sent.append({"method": method, "url": url, **kwargs})
+        return super().request(method, url, *args, **kwargs)
+
+
+def recent_window() -> tuple[datetime, datetime]:
+    """A collection window over the last hour, ending just after now."""
+    now = datetime.now(UTC)
+    return now - timedelta(hours=1), now + timedelta(seconds=1)
 
 
 Handler = Callable[[Request], Response]
