@@ -691,12 +691,20 @@ def _reserve_in_one_statement(
 
 
 def _settle(
-    *, reference: str, actor: User | None, reason: str, consume: bool, limit: Mapping[int, int] | None
+    *,
+    references: Sequence[str],
+    actor: User | None,
+    reason: str,
+    consume: bool,
+    limit: Mapping[int, int] | None,
 ) -> list[StockMovement]:
     # Reservation rows first (a concurrent settle of the same reference waits here and then
-    # finds nothing left), then the stock levels in pk order.
+    # finds nothing left), then the stock levels in pk order. `limit` is for one reference only.
+    assert limit is None or len(references) == 1
     reservations = list(
-        Reservation.objects.select_for_update().filter(reference=reference, quantity__gt=0).order_by("pk")
+        Reservation.objects.select_for_update()
+        .filter(reference__in=list(dict.fromkeys(references)), quantity__gt=0)
+        .order_by("pk")
     )
     if not reservations:
         return []
@@ -729,7 +737,7 @@ def _settle(
                     quantity=-amount,
                     reserved_delta=-amount,
                     reason=reason,
-                    reference=reference,
+                    reference=reservation.reference,
                     actor=actor,
                 )
             )
@@ -741,7 +749,7 @@ def _settle(
                     MovementType.RELEASE,
                     reserved_delta=-amount,
                     reason=reason,
-                    reference=reference,
+                    reference=reservation.reference,
                     actor=actor,
                 )
             )
@@ -750,7 +758,7 @@ def _settle(
         missing = {sku_id: q for sku_id, q in remaining.items() if q > 0}
         raise InventoryError(
             _("%(reference)s does not hold that much stock: %(missing)s")
-            % {"reference": reference, "missing": missing}
+            % {"reference": references[0], "missing": missing}
         )
     if touched:
         touched_levels = {(r.sku_id, r.location_id) for r in touched}
@@ -767,7 +775,7 @@ def _settle(
 @transaction.atomic
 def stock_release(*, reference: str, actor: User | None = None, reason: str = "") -> list[StockMovement]:
     """Give back everything `reference` holds (an order line was cancelled). Safe to repeat."""
-    return _settle(reference=reference, actor=actor, reason=reason, consume=False, limit=None)
+    return _settle(references=[reference], actor=actor, reason=reason, consume=False, limit=None)
 
 
 @transaction.atomic
@@ -781,4 +789,18 @@ def stock_consume(
     """Ship what `reference` holds: on hand and reserved both drop, one SHIP movement per
     (SKU, location). `quantities` {sku_id: n} ships part of it. Safe to repeat: stock that
     was already shipped is not shipped again."""
-    return _settle(reference=reference, actor=actor, reason=reason, consume=True, limit=quantities)
+    return _settle(references=[reference], actor=actor, reason=reason, consume=True, limit=quantities)
+
+
+@transaction.atomic
+def stock_consume_many(
+    *, references: Sequence[str], actor: User | None = None, reason: str = ""
+) -> list[StockMovement]:
+    """stock_consume for many references at once (a dispatch of thousands of lines): the same
+    ledger rows, locks taken once for all of them in the same order. Safe to repeat."""
+    movements: list[StockMovement] = []
+    for start in range(0, len(references), 1000):
+        movements += _settle(
+            references=references[start : start + 1000], actor=actor, reason=reason, consume=True, limit=None
+        )
+    return movements

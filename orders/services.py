@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.services import stock_consume, stock_release
+from inventory.services import stock_consume_many, stock_release
 from oms.models import User
 from orders.models import LineStatus, OrderEvent, OrderLine, reservation_reference
 
@@ -188,10 +188,11 @@ def order_lines_ship(*, lines: Sequence[OrderLine], actor: User | None, note: st
         else:
             outcome.changed.append(line)
             consume.append(line)
-    # One reservation per line (its reference); stock_consume locks that line's stock levels in
-    # pk order, so two writers never deadlock. It is the per-line cost of a big dispatch.
-    for line in consume:
-        stock_consume(reference=reservation_reference(line.pk), actor=actor, reason=note or "ship")
+    # Every line's reservation (its reference) in one go: the reservations, then the stock
+    # levels, each locked once in pk order, so two writers never deadlock.
+    stock_consume_many(
+        references=[reservation_reference(line.pk) for line in consume], actor=actor, reason=note or "ship"
+    )
     if outcome.changed:
         now = timezone.now()
         for line in outcome.changed:
