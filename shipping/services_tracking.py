@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,6 +43,9 @@ from shipping.models import (
 CHUNK = 900
 EVENT_BATCH = 2000
 DISPATCHED_STATES = (ShipmentItem.Dispatch.SENT, ShipmentItem.Dispatch.EXCEL)
+
+# pg_advisory_xact_lock(class, key) namespace for tracking numbers (any constant of our own).
+NUMBER_LOCK_CLASS = 7301
 
 AUDIT_SET = "shipping.tracking_set"
 AUDIT_CLEAR = "shipping.tracking_clear"
@@ -151,6 +154,21 @@ def _dispatched_ids(ids: Sequence[int]) -> set[int]:
     return out
 
 
+def _lock_numbers(numbers: Iterable[str]) -> None:
+    """Serialise writers of the same number until the transaction ends, so two people typing one
+    number for two recipients at the same moment cannot both pass the one-recipient check (the
+    number is not on any row yet, so there is no row to lock). Sorted: no deadlocks. SQLite
+    runs one writer at a time and needs none."""
+    wanted = sorted(set(numbers))
+    if not wanted or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(n)) FROM unnest(%s::text[]) AS n ORDER BY n",
+            [NUMBER_LOCK_CLASS, wanted],
+        )
+
+
 def _holders(numbers: Sequence[str], exclude: set[int]) -> dict[str, list[Shipment]]:
     """Live boxes outside `exclude` that already carry one of `numbers`."""
     out: dict[str, list[Shipment]] = defaultdict(list)
@@ -244,6 +262,8 @@ def tracking_assignments_check(*, assignments: Sequence[TrackingAssignment], loc
     # One number, one recipient: against the other live boxes and within this batch.
     numbers = {pk: n for pk, (_a, n) in valid.items()}
     numbers.update({pk: n for pk, (_c, n) in check.unchanged.items()})
+    if lock:
+        _lock_numbers(n for _a, n in valid.values())
     holders = _holders(list(numbers.values()), exclude=set(latest))
     users: dict[str, list[Shipment]] = defaultdict(list)
     for pk, number in numbers.items():
