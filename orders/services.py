@@ -240,6 +240,10 @@ def order_line_apply_channel_state(*, line: OrderLine, target: str, actor: User 
     transaction; the line must be locked or freshly created."""
     if line.status in TERMINAL_STATES or line.status == target:
         return None
+    if target in SHIPPED_STATES and line.status not in SHIPPED_STATES:
+        # The box left (shipped from the marketplace's own screen, or our dispatch's answer
+        # was collected first): what the line holds is no longer on the shelf.
+        stock_consume_many(references=[reservation_reference(line.pk)], actor=actor, reason="channel")
     event = _move(line, target, actor=actor, note=_("channel"), check=False)
     line.save(update_fields=["status", "status_before_hold", "confirmed_at", "backorder", "updated_at"])
     event.save()
