@@ -234,7 +234,8 @@ def test_five_thousand_boxes_in_a_couple_of_seconds(django_assert_max_num_querie
         TrackingAssignment(shipment_id=pk, courier=cj, number=f"6{i:011d}") for i, pk in enumerate(ids)
     ]
     started = time.monotonic()
-    with django_assert_max_num_queries(60):
+    # Bulk, not per box: a few statements per 900 boxes (SQLite splits inserts finer than Postgres).
+    with django_assert_max_num_queries(100):
         outcome = shipments_set_tracking_many(assignments=assignments, actor=None)
     elapsed = time.monotonic() - started
     assert len(outcome.changed) == 5000
