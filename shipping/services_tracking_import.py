@@ -331,7 +331,7 @@ class TrackingImporter:
                 row.key_field = "order_no"
                 self._order_box(row, by_order.get(row.raw["order_no"], []), marketplace)
             else:
-                key = {GENERIC: "shipment_no", SMARTSTORE: "line_no", COUPANG: "order_no"}[layout]
+                key = {SMARTSTORE: "line_no", COUPANG: "order_no"}.get(layout, "shipment_no")
                 row.key_field = key
                 row.error(key, _("Required: which box this number is for is empty."))
 

@@ -477,7 +477,13 @@ def test_cj_result_file_keyed_by_customer_order_number_is_cj(store: ChannelAccou
     Courier.objects.filter(is_default=True).update(is_default=False)
     Courier.objects.filter(code="HYUNDAI").update(is_default=True)  # the default is 롯데, the file is CJ's
     headers = ["예약구분", "받는분성명", "받는분주소(전체, 분할)", "운송장번호", "고객주문번호", "품목명"]
-    session = preview(staff_user, xlsx(headers, [["", "홍길동", "서울", "601234567890", box.number, "니트"]]))
+    rows = [
+        ["", "홍길동", "서울", "601234567890", box.number, "니트"],
+        ["", "누구", "부산", "601234567891", "", "양말"],
+    ]
+    refused = preview(staff_user, xlsx(headers, rows))
+    assert errors_of(refused) == [(3, "고객주문번호", "Required: which box this number is for is empty.")]
+    session = preview(staff_user, xlsx(headers, rows[:1]))
     assert session.status == ImportSession.Status.READY, errors_of(session)
     assert session.counts["layout_cj"] == 1
     import_session_start_commit(session=session, actor=staff_user)
