@@ -158,12 +158,6 @@ def _record_answers(
     )
 
 
-def _record_confirms(
-    account: ChannelAccount, lines: Sequence[OrderLine], results: Sequence[ItemResult]
-) -> None:
-    _record_answers(account, lines, results, kind="confirm", done="confirmed_at")
-
-
 def channel_orders_confirm(
     *,
     account_id: int,
@@ -216,7 +210,7 @@ def _confirm(account: ChannelAccount, pending: QuerySet[OrderLine], outcome: Lin
         except (ChannelError, CredentialsUnreadable) as exc:
             outcome.error = _record_failure(account, exc)
             return
-        _record_confirms(account, lines, results)
+        _record_answers(account, lines, results, kind="confirm", done="confirmed_at")
         outcome.lines += [_line_outcome(line, r) for line, r in zip(lines, results, strict=True)]
 
 
@@ -335,12 +329,6 @@ def _register_dispatches(
     return to_send, answered
 
 
-def _record_dispatches(
-    account: ChannelAccount, lines: Sequence[OrderLine], results: Sequence[ItemResult]
-) -> None:
-    _record_answers(account, lines, results, kind="dispatch", done="dispatched_at")
-
-
 def channel_dispatch(
     *,
     account_id: int,
@@ -434,7 +422,7 @@ def _dispatch(
             for line, r in zip(unsent, failure, strict=True):
                 sent[line.pk] = _line_outcome(line, r)
             return
-        _record_dispatches(account, batch, results)
+        _record_answers(account, batch, results, kind="dispatch", done="dispatched_at")
         for line, r in zip(batch, results, strict=True):
             sent[line.pk] = _line_outcome(line, r)
 
