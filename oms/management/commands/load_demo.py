@@ -14,6 +14,7 @@ from oms.models import Company, User
 from oms.roles import Role, sync_roles
 from oms.services import company_update, user_create, user_reset_password
 from orders.demo import orders_demo_load
+from shipping.demo import shipping_demo_load
 
 DEMO_USERS = [
     ("admin", "oms-admin-2026", Role.ADMIN, "김", "관리"),
@@ -63,4 +64,5 @@ class Command(BaseCommand):
         self.stdout.write("demo data ready: users admin / manager / staff, company 데모상회")
         self.stdout.write(str(catalog))
         self.stdout.write(orders_demo_load(actor=admin).summary())
+        self.stdout.write(shipping_demo_load(actor=admin).summary())
         self.stdout.write(sandbox_demo_load(actor=admin).summary())
