@@ -323,9 +323,11 @@ class _Take:
 
 
 def _need_of(
-    lines: Iterable[tuple[int, int]], parts: Mapping[int, list[tuple[int, int]] | None]
+    lines: Sequence[tuple[int, int]], parts: Mapping[int, list[tuple[int, int]] | None]
 ) -> dict[int, int]:
     """{component sku_id: total quantity} for lines of single and bundle SKUs."""
+    if len(lines) == 1 and parts.get(lines[0][0], ()) is None:  # one single SKU: most requests
+        return {lines[0][0]: lines[0][1]}
     need: dict[int, int] = defaultdict(int)
     for sku_id, quantity in lines:
         items = parts.get(sku_id)
@@ -346,23 +348,25 @@ def _allocate(
     shelves (each SKU's shelves in location priority order). Returns the takes and, per short
     request, [(sku_id, wanted, free)]."""
     shelves = {sku_id: [replace(s) for s in rows] for sku_id, rows in shelves_by_sku.items()}
+    # Free units per SKU, kept in step with the takes (a batch is often thousands of requests).
+    free_of = {sku_id: sum(s.free for s in rows) for sku_id, rows in shelves.items()}
     takes: list[_Take] = []
     short: dict[int, list[tuple[int, int, int]]] = {}
     for index, need in enumerate(needs):
         if index in skip:
             continue
+        items = sorted(need.items()) if len(need) > 1 else list(need.items())
         missing = [
-            (sku_id, wanted, free)
-            for sku_id, wanted in sorted(need.items())
-            if (free := sum(s.free for s in shelves.get(sku_id, ()))) < wanted
+            (sku_id, wanted, free) for sku_id, wanted in items if (free := free_of.get(sku_id, 0)) < wanted
         ]
         if missing:
             short[index] = missing
             continue
-        for sku_id, wanted in sorted(need.items()):
+        for sku_id, wanted in items:
+            free_of[sku_id] -= wanted
             remaining = wanted
             for shelf in shelves[sku_id]:
-                take = min(remaining, shelf.free)
+                take = min(remaining, shelf.on_hand - shelf.reserved)
                 if take <= 0:
                     continue
                 shelf.reserved += take
