@@ -179,19 +179,24 @@ def test_order_line_reference_is_text_for_a_user_who_may_not_see_orders(warehous
 
 
 def test_a_reference_to_a_missing_line_or_page_shows_as_text(manager_user, monkeypatch) -> None:
-    refs = inventory_views.ledger_references(["orderline:999999", "shipment:4"], user=manager_user)
+    refs = inventory_views.ledger_references(["orderline:999999", "claim:4"], user=manager_user)
     assert refs["orderline:999999"].url is None
     assert "999999" in refs["orderline:999999"].label
-    assert refs["shipment:4"].url is None  # the shipping pages do not exist yet
+    assert refs["claim:4"].url is None  # the CS pages do not exist yet
 
     # once a page with that name exists, the same reference links to it
     monkeypatch.setitem(
         inventory_views.REFERENCE_KINDS,
-        "shipment",
+        "claim",
         inventory_views.ReferenceKind("%(id)s", "inventory:sku_stock"),
     )
-    refs = inventory_views.ledger_references(["shipment:4"], user=manager_user)
-    assert refs["shipment:4"].url == reverse("inventory:sku_stock", args=[4])
+    refs = inventory_views.ledger_references(["claim:4"], user=manager_user)
+    assert refs["claim:4"].url == reverse("inventory:sku_stock", args=[4])
+    assert ledger_url_of_shipment(manager_user) == reverse("shipping:shipment_detail", args=[4])
+
+
+def ledger_url_of_shipment(user: object) -> str | None:
+    return inventory_views.ledger_references(["shipment:4"], user=user)["shipment:4"].url
 
 
 def test_import_references_link_to_the_upload_only_for_those_who_may_open_it(
