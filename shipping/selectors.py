@@ -31,6 +31,8 @@ S = LineStatus
 BUILDABLE_STATES = (S.CONFIRMED, S.READY)
 # The only line state that is picked, packed and shipped from a box.
 LIVE_LINE_STATES = (S.READY,)
+# Lines that left in their box (what a shipped box's page counts).
+SENT_LINE_STATES = (S.SHIPPED, S.DELIVERED, S.COMPLETED)
 # Lines of an open box in these states leave it (shipment_prune); held lines stay but don't ship.
 PRUNED_LINE_STATES = (S.NEW, S.CONFIRMED, S.CANCEL_REQUESTED, S.CANCELLED)
 
@@ -273,7 +275,8 @@ def shipment_detail_items(*, shipment: Shipment) -> list[ShipmentItem]:
         allocations[line_id].append((code, label, quantity))
     for item in items:
         item.allocations = allocations.get(item.line_id, [])  # type: ignore[attr-defined]
-        item.live = item.line.status in LIVE_LINE_STATES  # type: ignore[attr-defined]
+        # A line that went out with the box still counts (quantity, not greyed out).
+        item.live = item.line.status in LIVE_LINE_STATES or item.line.status in SENT_LINE_STATES  # type: ignore[attr-defined]
         item.stale = item.line.status in PRUNED_LINE_STATES  # type: ignore[attr-defined]
     return items
 

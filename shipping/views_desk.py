@@ -359,11 +359,6 @@ def shipment_detail_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         raise Http404 from None
     items = shipment_detail_items(shipment=shipment)
     editable = shipment.status in EDITABLE_STATES
-    links = {}
-    for name in LINK_TARGETS:
-        url = _url_or_none(name)
-        if url:
-            links[name.split(":")[1]] = f"{url}?ids={shipment.pk}"
     context = {
         "shipment": shipment,
         "items": items,
@@ -372,9 +367,32 @@ def shipment_detail_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         in (ShipmentStatus.READY, ShipmentStatus.PRINTED, ShipmentStatus.PACKED),
         "stale": [it for it in items if it.stale],  # type: ignore[attr-defined]
         "quantity": sum(it.line.quantity for it in items if it.live),  # type: ignore[attr-defined,misc]
-        "links": links,
+        "links": _detail_links(shipment),
     }
     return render(request, "shipping/shipment_detail.html", context)
+
+
+def _detail_links(shipment: Shipment) -> dict[str, str]:
+    """The stages a box can go to from its page: an open box to the pick list, courier sheet,
+    packing slip, packing table and dispatch; a shipped box to its slip and to the tracking-number
+    correction; a cancelled box nowhere."""
+    ids = f"?ids={shipment.pk}"
+    if shipment.status in (ShipmentStatus.READY, ShipmentStatus.PRINTED, ShipmentStatus.PACKED):
+        names = {
+            "picking": ("shipping:picking", ids),
+            "courier_sheet": ("shipping:courier_sheet", ids),
+            "slips": ("shipping:slips", ids),
+            "dispatch": ("shipping:dispatch", ids),
+        }
+        links = {key: f"{url}{query}" for key, (name, query) in names.items() if (url := _url_or_none(name))}
+        links["pack"] = reverse("shipping:pack_box", args=[shipment.pk])
+        return links
+    if shipment.status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED):
+        return {
+            "slips": reverse("shipping:slips") + ids,
+            "correct": reverse("shipping:dispatch_correct", args=[shipment.pk]),
+        }
+    return {}
 
 
 def _box_or_404(pk: int) -> Shipment:

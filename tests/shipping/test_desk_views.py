@@ -255,3 +255,31 @@ def test_cancelled_boxes_stay_out_of_the_way_unless_asked_for(account, staff) ->
     assert box_of(a).number in html and emptied.number not in html
     assert emptied.number in staff.get(reverse("shipping:desk"), {"status": "cancelled"}).content.decode()
     assert emptied.number in staff.get(reverse("shipping:desk"), {"q": emptied.number}).content.decode()
+
+
+def test_detail_links_each_box_to_the_stages_it_can_still_go_to(account, staff) -> None:
+    from shipping.couriers import default_courier
+    from shipping.services_dispatch import dispatch_sheet_mark
+    from shipping.services_tracking import shipment_set_tracking
+
+    a, _b = confirmed(account, name="가", n=2)
+    shipments_build(actor=None)
+    box = box_of(a)
+    html = staff.get(reverse("shipping:shipment_detail", args=[box.pk])).content.decode()
+    slips = f'{reverse("shipping:slips")}?ids={box.pk}'
+    assert f'href="{reverse("shipping:pack_box", args=[box.pk])}"' in html
+    assert f'href="{slips}"' in html
+    assert f'href="{reverse("shipping:dispatch")}?ids={box.pk}"' in html
+    assert reverse("shipping:dispatch_correct", args=[box.pk]) not in html
+
+    shipment_set_tracking(shipment=box, courier=default_courier(), number="684100000012", actor=None)
+    assert dispatch_sheet_mark(account=account, shipment_ids=[box.pk], actor=None)
+    html = staff.get(reverse("shipping:shipment_detail", args=[box.pk])).content.decode()
+    # Shipped: its slip and the tracking-number correction, not the stages it has passed.
+    assert f'href="{slips}"' in html
+    assert f'href="{reverse("shipping:dispatch_correct", args=[box.pk])}"' in html
+    assert reverse("shipping:pack_box", args=[box.pk]) not in html
+    assert f"{reverse('shipping:dispatch')}?ids=" not in html
+    # The lines that went out still count (they were counted as nothing once shipped).
+    assert "<dt>Quantity</dt><dd>2</dd>" in html
+    assert 'class="not-live"' not in html
