@@ -36,7 +36,9 @@ def test_a_short_request_reserves_nothing_and_names_each_short_sku() -> None:
     with pytest.raises(InsufficientStock) as refused:
         stock_reserve(reference="orderline:1", lines=[(knit.pk, 2), (cup.pk, 3)])
 
-    assert [(s.sku_code, s.wanted, s.available, s.short) for s in refused.value.shortages] == [("CUP", 3, 1, 2)]
+    assert [(s.sku_code, s.wanted, s.available, s.short) for s in refused.value.shortages] == [
+        ("CUP", 3, 1, 2)
+    ]
     assert "CUP" in str(refused.value)
     assert StockMovement.objects.count() == before
     assert not Reservation.objects.exists()
