@@ -291,7 +291,8 @@ def _record(
         changed.append(item)
     ShipmentItem.objects.bulk_update(changed, ["dispatch_state", "dispatch_message", "dispatched_at"])
     if ship:
-        shipped = order_lines_ship(lines=ship, actor=actor)
+        # The note names the way out on the line's history and on the stock ledger's SHIP rows.
+        shipped = order_lines_ship(lines=ship, actor=actor, note=_("Dispatched to the channel"))
         stuck = {line.pk: reason for line, reason in shipped.refused if line.status not in SHIPPED_STATES}
         if stuck:
             # Sent to the channel, but the line moved (held, cancel requested) since it was read.
@@ -424,7 +425,9 @@ def dispatch_sheet_mark(
     items = list(excel_items(account=account, shipment_ids=ids).select_related("line").order_by("pk"))
     if not items:
         return []
-    shipped = order_lines_ship(lines=[item.line for item in items], actor=actor)
+    shipped = order_lines_ship(
+        lines=[item.line for item in items], actor=actor, note=_("Dispatched by the channel's sheet")
+    )
     gone = {line.pk for line, _reason in shipped.refused if line.status not in SHIPPED_STATES}
     marked = [item for item in items if item.line_id not in gone]
     now = timezone.now()

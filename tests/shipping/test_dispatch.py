@@ -99,6 +99,14 @@ def test_dispatch_sends_each_line_with_the_marketplace_courier_code_ships_it_and
         ("KNIT-BK-S", -1, -1),
         ("TEE-WH-M", -1, -1),
     ]
+    # the ledger and the line's history say how it left (the ledger said "ship", untranslated)
+    assert {m.reason for m in ships} == {"Dispatched to the channel"}
+    assert (
+        OrderEvent.objects.filter(
+            line__in=lines, data__to=LineStatus.SHIPPED, message__endswith="(Dispatched to the channel)"
+        ).count()
+        == 2
+    )
     # the box is shipped and each item says it was sent
     box.refresh_from_db()
     assert box.status == ShipmentStatus.SHIPPED and box.shipped_at is not None
@@ -313,6 +321,9 @@ def test_an_excel_only_account_waits_for_its_sheet_and_the_download_ships_the_li
     # a second download marks nothing new and consumes nothing more
     assert dispatch_sheet_mark(account=eleven, shipment_ids=[box.pk], actor=None) == []
     assert StockMovement.objects.filter(type=StockMovement.Type.SHIP).count() == 1
+    assert (
+        StockMovement.objects.get(type=StockMovement.Type.SHIP).reason == "Dispatched by the channel's sheet"
+    )
     # the generic sheet carries 11st's own code for CJ대한통운
     header, rows = _read(eleven, box)
     line = OrderLine.objects.select_related("order").get()
