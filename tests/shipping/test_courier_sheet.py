@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -364,20 +363,16 @@ def test_the_sheet_costs_the_same_few_queries_for_ten_or_three_hundred_boxes(
     assert _rows(sheet)[0]["수량"] == 3
 
 
-def test_five_thousand_boxes_are_exported_in_a_couple_of_seconds(
+def test_five_thousand_boxes_are_exported_and_marked_in_one_go(
     company: Company, account: ChannelAccount
 ) -> None:
+    # Speed is measured in bench/shipping_desk.py; the query-count test above catches per-row queries.
     ids = _boxes(account, 5000)
 
-    started = time.monotonic()
     _, result = _export(courier_sheet_select(filters=SheetFilters()), mark=True)
-    elapsed = time.monotonic() - started
 
     assert result.count == 5000 == len(ids)
     assert result.marked_printed == 5000
-    # About 2.5 s on the 2-core development machine when it is quiet; the bound leaves room for a
-    # busy machine (the query-count test above is what catches per-row queries).
-    assert elapsed < 10, f"{elapsed:.1f} s"
 
 
 # --- The page ------------------------------------------------------------------------------------
