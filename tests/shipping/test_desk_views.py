@@ -266,7 +266,7 @@ def test_detail_links_each_box_to_the_stages_it_can_still_go_to(account, staff) 
     shipments_build(actor=None)
     box = box_of(a)
     html = staff.get(reverse("shipping:shipment_detail", args=[box.pk])).content.decode()
-    slips = f'{reverse("shipping:slips")}?ids={box.pk}'
+    slips = f"{reverse('shipping:slips')}?ids={box.pk}"
     assert f'href="{reverse("shipping:pack_box", args=[box.pk])}"' in html
     assert f'href="{slips}"' in html
     assert f'href="{reverse("shipping:dispatch")}?ids={box.pk}"' in html
@@ -283,3 +283,21 @@ def test_detail_links_each_box_to_the_stages_it_can_still_go_to(account, staff) 
     # The lines that went out still count (they were counted as nothing once shipped).
     assert "<dt>Quantity</dt><dd>2</dd>" in html
     assert 'class="not-live"' not in html
+
+
+def test_the_order_page_shows_its_boxes_with_status_and_tracking_link(account, staff) -> None:
+    from shipping.couriers import default_courier
+    from shipping.services_tracking import shipment_set_tracking
+
+    a, b = confirmed(account, name="가", n=2)
+    order_url = reverse("orders:order_detail", args=[a.order_id])
+    assert "order-shipments" not in staff.get(order_url).content.decode()  # no box yet, no card
+    shipments_build(actor=None)
+    box = box_of(a)
+    html = staff.get(order_url).content.decode()
+    assert f'href="{reverse("shipping:shipment_detail", args=[box.pk])}"' in html
+    assert "No tracking number yet" in html and a.external_line_id in html and b.external_line_id in html
+
+    shipment_set_tracking(shipment=box, courier=default_courier(), number="684100000012", actor=None)
+    html = staff.get(order_url).content.decode()
+    assert "https://trace.cjlogistics.com/next/tracking.html?wblNo=684100000012" in html
