@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +26,12 @@ from oms.db import pg_array
 from oms.models import User
 
 MovementType = StockMovement.Type
+
+# A reservation that still holds stock, looked up by reference. Spelt "quantity <> 0" (the same
+# rows: quantity >= 0) rather than "> 0", so Postgres cannot match the partial index on open
+# reservations (reservation_open_sku_idx) and AND it with the reference index: that plan read
+# every open reservation's index entry per look-up (1.1 ms at 30,000 open ones, vs 0.05 ms).
+HOLDING = ~Q(quantity=0)
 
 
 # --- Errors ------------------------------------------------------------------------------------
@@ -386,7 +393,7 @@ def _allocate(
 _RESERVE_WRITE_SQL = f"""
 WITH held AS (
     SELECT 1 FROM {Reservation._meta.db_table}
-    WHERE reference = ANY(%(guard)s::varchar[]) AND quantity > 0
+    WHERE reference = ANY(%(guard)s::varchar[]) AND quantity <> 0
     LIMIT 1
 ), shelf AS (
     UPDATE {StockLevel._meta.db_table} AS sl SET reserved = v.reserved, updated_at = %(now)s
@@ -492,7 +499,7 @@ def _write_reservations(
         return written
 
     # Elsewhere (SQLite: the IMMEDIATE transaction already serialises writers) the same, step by step.
-    if Reservation.objects.filter(reference__in=guard, quantity__gt=0).exists():
+    if Reservation.objects.filter(HOLDING, reference__in=guard).exists():
         return None
     StockLevel.objects.bulk_update(
         [StockLevel(pk=s.pk, reserved=s.reserved, updated_at=now) for s in shelves.values()],
@@ -545,9 +552,7 @@ def _write_reservations(
 
 def _held(references: Iterable[str]) -> dict[str, list[Reservation]]:
     held: dict[str, list[Reservation]] = defaultdict(list)
-    for reservation in Reservation.objects.filter(reference__in=set(references), quantity__gt=0).order_by(
-        "pk"
-    ):
+    for reservation in Reservation.objects.filter(HOLDING, reference__in=set(references)).order_by("pk"):
         held[reservation.reference].append(reservation)
     return dict(held)
 
@@ -707,7 +712,7 @@ def _settle(
     assert limit is None or len(references) == 1
     reservations = list(
         Reservation.objects.select_for_update()
-        .filter(reference__in=list(dict.fromkeys(references)), quantity__gt=0)
+        .filter(HOLDING, reference__in=list(dict.fromkeys(references)))
         .order_by("pk")
     )
     if not reservations:

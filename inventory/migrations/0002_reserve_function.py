@@ -70,10 +70,11 @@ BEGIN
     n := coalesce(array_length(sh_id, 1), 0);
 
     -- Under the lock (a new snapshot per statement): does the reference hold stock already?
+    -- ("<> 0", not "> 0": see inventory.services.HOLDING)
     RETURN QUERY
         SELECT 'held'::text, r.id, r.sku_id, r.location_id, r.quantity, r.original_quantity, r.consumed,
                r.released, r.created_at
-        FROM inventory_reservation r WHERE r.reference = p_reference AND r.quantity > 0 ORDER BY r.id;
+        FROM inventory_reservation r WHERE r.reference = p_reference AND r.quantity <> 0 ORDER BY r.id;
     IF FOUND THEN
         RETURN;
     END IF;
