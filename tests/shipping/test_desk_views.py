@@ -301,3 +301,15 @@ def test_the_order_page_shows_its_boxes_with_status_and_tracking_link(account, s
     shipment_set_tracking(shipment=box, courier=default_courier(), number="684100000012", actor=None)
     html = staff.get(order_url).content.decode()
     assert "https://trace.cjlogistics.com/next/tracking.html?wblNo=684100000012" in html
+
+
+def test_enter_in_a_rows_tracking_number_without_javascript_presses_no_bulk_button(account, staff) -> None:
+    # A browser submits a form on Enter with its first submit button (here "Combine into one
+    # box", which merged the ticked boxes); a disabled first button makes Enter do nothing.
+    confirmed(account, name="가")
+    shipments_build(actor=None)
+    html = staff.get(reverse("shipping:desk")).content.decode()
+    bulk_form = html[html.index("data-bulk-form>") :]
+    first_button = bulk_form[bulk_form.index("<button") : bulk_form.index(">", bulk_form.index("<button"))]
+    assert 'type="submit"' in first_button and " disabled" in first_button
+    assert bulk_form.index("data-no-implicit-submit") < bulk_form.index('value="merge"')
