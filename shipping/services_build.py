@@ -361,7 +361,7 @@ def _build_chunk(
     # Confirmed lines become READY first; only those the state machine moved go into boxes.
     to_ready = [ln for ln in lines if ln.status == S.CONFIRMED]
     moved = (
-        lines_transition(lines=to_ready, target=S.READY, actor=actor, note=_("combined shipping"))
+        lines_transition(lines=to_ready, target=S.READY, actor=actor, note=_("shipment created"))
         if to_ready
         else None
     )

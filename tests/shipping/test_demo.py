@@ -55,6 +55,10 @@ def test_demo_desk_has_boxes_in_every_state_and_loads_twice_without_duplicates()
     assert set(merged.items.values_list("line__order__external_order_id", flat=True).distinct()) == set(
         REPEAT_ORDERS
     )
+    # Its lines' history says where they went (a box of one order is not "합포장").
+    line = merged.items.order_by("pk")[0].line
+    messages = set(OrderEvent.objects.filter(line=line).values_list("message", flat=True))
+    assert f"출고 {merged.number}에 담음" in messages and "발주확인 → 출고대기 (출고 생성)" in messages
     # Shipped boxes went out by the Excel-only channels' dispatch sheet: lines SHIPPED, stock consumed.
     shipped_lines = OrderLine.objects.filter(shipment_item__shipment__status=ShipmentStatus.SHIPPED)
     assert set(shipped_lines.values_list("status", flat=True)) == {LineStatus.SHIPPED}
