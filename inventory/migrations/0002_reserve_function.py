@@ -17,7 +17,11 @@ CREATE OR REPLACE FUNCTION inventory_reserve_one(
 ) RETURNS TABLE (
     tag text, id bigint, sku_id bigint, location_id bigint, quantity integer,
     original_quantity integer, consumed integer, released integer, created_at timestamptz
-) LANGUAGE plpgsql AS $fn$
+) LANGUAGE plpgsql
+-- Plan each statement once per session: the statements are tiny, and re-planning them with the
+-- call's values (what "auto" chose here) cost more than running them (0.56 vs 0.28 ms a call).
+SET plan_cache_mode = force_generic_plan
+AS $fn$
 #variable_conflict use_column
 DECLARE
     need_skus bigint[];
