@@ -266,3 +266,16 @@ def test_boxes_with_nothing_left_to_send_start_no_run(client: Client, warehouse:
     with pytest.raises(services_dispatch.DispatchRefused, match="nothing left to dispatch"):
         services_dispatch.dispatch_start(shipment_ids=[box.pk], actor=None)
     assert not Job.objects.exists()
+
+
+def test_phone_orders_get_a_tracking_list_not_a_seller_centre_sheet(
+    client: Client, warehouse: Location
+) -> None:
+    stocked("KNIT-BK-S", 20, location=warehouse)
+    phone = ChannelAccountFactory.create(marketplace=Marketplace.MANUAL, name="전화주문")
+    _excel_box(phone)
+    result = client.post(reverse("shipping:dispatch_start"), {"select_all": "filtered"})
+    page = client.get(result["Location"]).content.decode()
+    assert "Download the tracking list and mark these lines shipped" in page
+    assert "Phone and offline orders have no seller centre to upload to" in page
+    assert "Upload the file in the channel's seller centre" not in page
