@@ -386,3 +386,29 @@ def test_two_builds_of_different_lines_of_one_recipient_make_one_box(sku_code) -
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert Shipment.objects.count() == 1
     assert Shipment.objects.get().items.count() == 6
+
+
+def test_merging_or_splitting_a_half_scanned_box_starts_its_packing_over(
+    account, sku_code, admin_user
+) -> None:
+    from shipping.services_pack import pack_scan, pack_state
+
+    a, b = confirmed(
+        account, channel_line(codes=(sku_code,)), channel_line(codes=(sku_code,)), bundle_key="P1"
+    )
+    (c,) = confirmed(account, channel_line(codes=(sku_code,)), bundle_key="P2")
+    shipments_build(actor=admin_user)
+    first, second = box_of(a), box_of(c)
+    pack_scan(shipment_id=first.pk, code=sku_code, count=1, actor=admin_user)  # 1 of its 2 units
+
+    merged = shipment_merge(shipments=[first, second], actor=admin_user)
+    merged.refresh_from_db()
+    # three units now, none counted: the packer scans the combined box from the start
+    assert merged.pack_progress == {} and pack_state(shipment=merged).scanned_total == 0
+
+    pack_scan(shipment_id=merged.pk, code=sku_code, count=2, actor=admin_user)
+    new = shipment_split(shipment=merged, line_ids=[b.pk], actor=admin_user)
+    merged.refresh_from_db()
+    # 2 scanned would count as complete for the 2 units left: both boxes start over instead
+    assert merged.pack_progress == {} and new.pack_progress == {}
+    assert merged.status == ShipmentStatus.READY and not pack_state(shipment=merged).complete
