@@ -19,7 +19,7 @@ from shipping.services_build import shipments_build
 from tests.channels.factories import ChannelAccountFactory
 from tests.conftest import client_for, sheet_of
 from tests.orders.builders import channel_line, channel_order
-from tests.shipping.factories import ingest_orders, stocked_sku
+from tests.shipping.factories import courier, ingest_orders, stocked_sku
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -258,7 +258,6 @@ def test_cancelled_boxes_stay_out_of_the_way_unless_asked_for(account, staff) ->
 
 
 def test_detail_links_each_box_to_the_stages_it_can_still_go_to(account, staff) -> None:
-    from shipping.couriers import default_courier
     from shipping.services_dispatch import dispatch_sheet_mark
     from shipping.services_tracking import shipment_set_tracking
 
@@ -272,7 +271,7 @@ def test_detail_links_each_box_to_the_stages_it_can_still_go_to(account, staff) 
     assert f'href="{reverse("shipping:dispatch")}?ids={box.pk}"' in html
     assert reverse("shipping:dispatch_correct", args=[box.pk]) not in html
 
-    shipment_set_tracking(shipment=box, courier=default_courier(), number="684100000012", actor=None)
+    shipment_set_tracking(shipment=box, courier=courier("CJGLS"), number="684100000012", actor=None)
     assert dispatch_sheet_mark(account=account, shipment_ids=[box.pk], actor=None)
     html = staff.get(reverse("shipping:shipment_detail", args=[box.pk])).content.decode()
     # Shipped: its slip and the tracking-number correction, not the stages it has passed.
@@ -286,7 +285,6 @@ def test_detail_links_each_box_to_the_stages_it_can_still_go_to(account, staff) 
 
 
 def test_the_order_page_shows_its_boxes_with_status_and_tracking_link(account, staff) -> None:
-    from shipping.couriers import default_courier
     from shipping.services_tracking import shipment_set_tracking
 
     a, b = confirmed(account, name="가", n=2)
@@ -298,7 +296,7 @@ def test_the_order_page_shows_its_boxes_with_status_and_tracking_link(account, s
     assert f'href="{reverse("shipping:shipment_detail", args=[box.pk])}"' in html
     assert "No tracking number yet" in html and a.external_line_id in html and b.external_line_id in html
 
-    shipment_set_tracking(shipment=box, courier=default_courier(), number="684100000012", actor=None)
+    shipment_set_tracking(shipment=box, courier=courier("CJGLS"), number="684100000012", actor=None)
     html = staff.get(order_url).content.decode()
     assert "https://trace.cjlogistics.com/next/tracking.html?wblNo=684100000012" in html
 
