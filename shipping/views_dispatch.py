@@ -124,6 +124,21 @@ def _box_rows(boxes: list[Shipment]) -> list[_BoxRow]:
     return list(rows.values())
 
 
+def _recent_runs() -> list[Job]:
+    """The last runs. A run's message is what it found when it ran ("waiting for an Excel sheet
+    14"); for runs that left lines to a sheet, `sheet_lines_left` says how many still wait now."""
+    jobs = list(Job.objects.filter(kind=JOB_KIND).select_related("created_by").order_by("-pk")[:5])
+    for job in jobs:
+        result = job.result or {}
+        if job.is_finished and result.get("excel_waiting"):
+            job.sheet_lines_left = ShipmentItem.objects.filter(  # type: ignore[attr-defined]
+                shipment_id__in=dispatch_job_shipments(job),
+                line__account_id__in=result.get("excel_accounts") or [],
+                dispatch_state=Dispatch.WAITING,
+            ).count()
+    return jobs
+
+
 @require_GET
 @permission_required("shipping.view_shipment", raise_exception=True)
 def dispatch_view(request: AuthedHttpRequest) -> HttpResponse:
@@ -145,7 +160,7 @@ def dispatch_view(request: AuthedHttpRequest) -> HttpResponse:
             "rows": _box_rows(page.items),
             "filter_query": querystring_without(request.GET, "after", "before"),
             "scope_query": scope_query,
-            "recent": Job.objects.filter(kind=JOB_KIND).select_related("created_by").order_by("-pk")[:5],
+            "recent": _recent_runs(),
             "can_dispatch": request.user.has_perm("shipping.change_shipment"),
         },
     )

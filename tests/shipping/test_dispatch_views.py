@@ -279,3 +279,22 @@ def test_phone_orders_get_a_tracking_list_not_a_seller_centre_sheet(
     assert "Download the tracking list and mark these lines shipped" in page
     assert "Phone and offline orders have no seller centre to upload to" in page
     assert "Upload the file in the channel's seller centre" not in page
+
+
+def test_recent_runs_say_whether_their_excel_sheets_are_still_waiting(
+    client: Client, warehouse: Location
+) -> None:
+    stocked("KNIT-BK-S", 20, location=warehouse)
+    store = ChannelAccountFactory.create(marketplace=Marketplace.SMARTSTORE, name="엑셀 스토어")
+    _excel_box(store)
+    client.post(reverse("shipping:dispatch_start"), {"select_all": "filtered"})
+    job = Job.objects.get()
+    page = client.get(reverse("shipping:dispatch")).content.decode()
+    assert "1 line still waits for its Excel sheet" in page
+
+    client.post(reverse("shipping:dispatch_sheet", args=[job.pk, store.pk]))
+
+    page = client.get(reverse("shipping:dispatch")).content.decode()
+    # the run's own message is what it found then; beside it, what is true now
+    assert "waiting for an Excel sheet 1" in page
+    assert "Excel sheets downloaded" in page and "still waits for its Excel sheet" not in page
