@@ -105,7 +105,7 @@ def make_account(naver: Any, name: str, skus: list[Any]) -> Any:
     )
     for n, sku in enumerate(skus):  # 매칭 made once, used by every order of that option
         mapping = OptionMapping.objects.create(
-            account=account, channel_product_id="5000000001", option_key=str(30000001 + n)
+            account=account, channel_product_id="4000000001", option_key=str(30000001 + n)
         )
         OptionMappingItem.objects.create(mapping=mapping, sku=sku, quantity=1)
     return account
