@@ -196,8 +196,10 @@ def main() -> None:
         for n, (naver, count) in enumerate(zip((naver_a, naver_b), halves, strict=True)):
             fill_naver(naver, count, args.merged // 2)
             account = make_naver_account(naver, f"스마트스토어 {n + 1}", skus)
-            outcome = channel_orders_collect(account_id=account.pk, since=timezone.now() - timedelta(days=1))
-            assert outcome.ok, outcome.error
+            collected = channel_orders_collect(
+                account_id=account.pk, since=timezone.now() - timedelta(days=1)
+            )
+            assert collected.ok, collected.error
             accounts.append(account)
         excel = ChannelAccount.objects.create(marketplace="coupang", name="쿠팡 (엑셀)")
         excel_only_orders(excel, args.excel, skus)
@@ -243,7 +245,7 @@ def main() -> None:
                 source=str(tracking_sheet), filename=tracking_sheet.name, actor=None, dry_run=False
             )
             stage("tracking", started)
-            assert result is not None, [(r.number, r.errors) for r in plan.rows if r.errors][:5]
+            assert result is not None, [(r.row, r.errors) for r in plan.rows if r.errors][:5]
             assert Shipment.objects.exclude(tracking_number="").count() == args.boxes
 
             dispatch_calls_before = len(naver_a.requests) + len(naver_b.requests)
