@@ -46,7 +46,7 @@ def order_cards(request: HttpRequest) -> list[DashboardCard]:
             hint=hint(unmapped, _("Lines whose option is not matched to a SKU")),
         ),
         DashboardCard(
-            title=_("Short of stock"),
+            title=_("Orders short of stock"),
             count=backorder,
             url=f"{url}?flag=backorder",
             tone="bad" if backorder else "ok",
