@@ -35,15 +35,15 @@ from shipping.selectors import (
     shipment_summaries,
     shipments_from_ids,
 )
-from shipping.services_build import (
+from shipping.services_boxes import (
     ShipmentRefused,
     shipment_cancel,
     shipment_merge,
     shipment_prune,
     shipment_split,
-    shipments_build_start,
     shipments_cancel,
 )
+from shipping.services_build import shipments_build_start
 
 BUILD_RESULT_KEY = "shipping_build_result"
 BULK_MAX = 5000

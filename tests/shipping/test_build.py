@@ -13,15 +13,15 @@ from channels.models import ChannelAccount
 from orders.models import LineStatus, OrderEvent, OrderLine
 from orders.services import lines_transition, order_line_cancel, order_line_hold
 from shipping.models import Shipment, ShipmentItem, ShipmentStatus
-from shipping.services_build import (
+from shipping.selectors import live_items
+from shipping.services_boxes import (
     ShipmentRefused,
-    live_items,
     shipment_cancel,
     shipment_merge,
     shipment_prune,
     shipment_split,
-    shipments_build,
 )
+from shipping.services_build import shipments_build
 from tests.channels.factories import ChannelAccountFactory
 from tests.orders.builders import channel_line, channel_order
 from tests.shipping.factories import ingest_orders, stocked_sku
