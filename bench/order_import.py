@@ -201,7 +201,22 @@ def main() -> None:
         print(f"python-calamine alone: {len(rows):,} rows read in {calamine:.2f} s")
         del rows
 
+        import gc
+
+        gc_time = [0.0, 0]
+        gc_start = [0.0]
+
+        def gc_watch(phase: str, info: dict) -> None:
+            if phase == "start":
+                gc_start[0] = time.perf_counter()
+            else:
+                gc_time[0] += time.perf_counter() - gc_start[0]
+                gc_time[1] += 1
+
+        gc.callbacks.append(gc_watch)
+
         def run(label: str) -> float:
+            gc_time[:] = [0.0, 0]
             profiler = None
             if args.profile:
                 import cProfile
@@ -225,7 +240,7 @@ def main() -> None:
                 f"total {total:.1f} s "
                 f"({total / calamine:.1f}x calamine); lines created {result.lines_created:,}, unchanged "
                 f"{result.lines_unchanged:,}, reserved {result.reserved:,}, unmapped {result.unmapped:,}, "
-                f"row errors {len(parsed.errors)}"
+                f"row errors {len(parsed.errors)}; garbage collector {gc_time[0]:.2f} s in {gc_time[1]} runs"
             )
             return total
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from channels.models import ChannelAccount
 from channels.types import ChannelOrder, ChannelOrderLine, LineState
+from oms.db import without_cyclic_gc
 from oms.sheets import (
     CellError,
     Column,
@@ -472,10 +473,11 @@ def parse_order_sheet(
     password: str | None = None,
     filename: str = "",
 ) -> ParsedSheet:
-    found, table = open_order_sheet(
-        source, account=account, profile=profile, password=password, filename=filename
-    )
-    return parse_rows(found, table)
+    with without_cyclic_gc():
+        found, table = open_order_sheet(
+            source, account=account, profile=profile, password=password, filename=filename
+        )
+        return parse_rows(found, table)
 
 
 def error_rows(errors: Iterable[RowError]) -> list[list[Any]]:

@@ -24,7 +24,7 @@ from catalog.models import Sku
 from channels.models import ChannelAccount, OptionMapping
 from channels.types import ChannelOrder, ChannelOrderLine, LineState
 from inventory.services import ReserveRequest, stock_reserve_many
-from oms.db import bulk_set, chunked, insert_rows, is_postgres, pg_array
+from oms.db import bulk_set, chunked, insert_rows, is_postgres, pg_array, without_cyclic_gc
 from oms.models import User
 from orders.models import (
     RESERVING_STATES,
@@ -343,13 +343,14 @@ def orders_ingest(
     unique = list({order.external_order_id: order for order in orders}.values())
     total = IngestResult()
     done = 0
-    for chunk in _chunks(unique, batch_size):
-        total.add(
-            _ingest_chunk(account=account, orders=chunk, source=source, actor=actor, batch=import_batch)
-        )
-        done += len(chunk)
-        if progress:
-            progress(done)
+    with without_cyclic_gc():
+        for chunk in _chunks(unique, batch_size):
+            total.add(
+                _ingest_chunk(account=account, orders=chunk, source=source, actor=actor, batch=import_batch)
+            )
+            done += len(chunk)
+            if progress:
+                progress(done)
     return total
 
 

@@ -237,3 +237,41 @@ def test_a_new_order_whose_line_is_already_stored_does_not_duplicate_it(setup) -
     result = orders_ingest(account=account, orders=[channel_order(line, order_id="O-B")])
     assert result.lines_created == 0 and OrderLine.objects.count() == 1
     assert StockLevel.objects.get(sku=sweater).reserved == 1
+
+
+def test_new_lines_take_ascending_keys_in_input_order_and_leave_the_garbage_collector_on(setup) -> None:
+    import gc
+
+    account, _warehouse, _sweater = setup
+    orders = [
+        channel_order(*(channel_line(codes=("KNIT-BK-S",)) for _ in range(3))),
+        channel_order(channel_line(codes=("NO-SUCH",))),
+    ]
+    assert gc.isenabled()
+    orders_ingest(account=account, orders=orders)
+    assert gc.isenabled()
+    stored = list(OrderLine.objects.order_by("pk").values_list("external_line_id", flat=True))
+    assert stored == [ln.external_line_id for o in orders for ln in o.lines]
+    assert list(Order.objects.order_by("pk").values_list("external_order_id", flat=True)) == [
+        o.external_order_id for o in orders
+    ]
+
+
+def test_the_garbage_collector_pause_restores_what_it_found() -> None:
+    import gc
+
+    from oms.db import without_cyclic_gc
+
+    with without_cyclic_gc():
+        assert not gc.isenabled()
+        with without_cyclic_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block found it off and leaves it off
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with without_cyclic_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
