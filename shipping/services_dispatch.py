@@ -44,7 +44,7 @@ from orders.models import LineStatus, OrderLine
 from orders.services import SHIPPED_STATES, order_lines_ship
 from shipping.couriers import tracking_validate
 from shipping.lock_objects import lock_shipments
-from shipping.models import Courier, Shipment, ShipmentItem, ShipmentStatus
+from shipping.models import Courier, Shipment, ShipmentItem, ShipmentStatus, shipment_number
 from shipping.selectors_dispatch import (
     DONE,
     TO_SEND,
@@ -193,8 +193,7 @@ def _plan(
             item.dispatch_message = problem[:500]
         else:
             by_account[item.line.account_id].append(item)
-    if held:
-        ShipmentItem.objects.bulk_update(held, ["dispatch_message"])
+    _update_items(held, ["dispatch_message"])
     return by_account
 
 
@@ -206,6 +205,16 @@ def _failure_text(answer: LineOutcome) -> str:
     if answer.code and answer.code not in message:
         message = f"{message} ({answer.code})"
     return message[:500]
+
+
+def _update_items(items: Sequence[ShipmentItem], fields: Sequence[str]) -> None:
+    """Write these fields of the items: one UPDATE per distinct set of values (a batch's items
+    mostly share their answer), rather than bulk_update's per-row CASE."""
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for item in items:
+        groups[tuple(getattr(item, f) for f in fields)].append(item.pk)
+    for values, ids in groups.items():
+        ShipmentItem.objects.filter(pk__in=ids).update(**dict(zip(fields, values, strict=True)))
 
 
 def _close_boxes(box_ids: Iterable[int], *, actor: User | None, now: Any) -> list[int]:
@@ -220,20 +229,26 @@ def _close_boxes(box_ids: Iterable[int], *, actor: User | None, now: Any) -> lis
             continue
         finished = state in DONE and line_status in SHIPPED_STATES
         done[shipment_id] = done.get(shipment_id, True) and finished
-    closing = [
-        box
-        for box in Shipment.objects.filter(pk__in=[pk for pk, ok in done.items() if ok]).order_by("pk")
-        if box.status not in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
-    ]
+    closing = list(
+        Shipment.objects.filter(pk__in=[pk for pk, ok in done.items() if ok])
+        .exclude(status__in=(ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED))
+        .order_by("pk")
+        .values_list("pk", "status")
+    )
     if not closing:
         return []
-    entries = []
-    for box in closing:
-        entries.append((box.pk, box.number, {"status": [box.status, ShipmentStatus.SHIPPED]}))
-        box.status, box.shipped_at, box.updated_at = ShipmentStatus.SHIPPED, now, now
-    Shipment.objects.bulk_update(closing, ["status", "shipped_at", "updated_at"])
-    audit_record_many(actor=actor, action="shipment.ship", model=Shipment, entries=entries)
-    return [box.pk for box in closing]
+    Shipment.objects.filter(pk__in=[pk for pk, _status in closing]).update(
+        status=ShipmentStatus.SHIPPED, shipped_at=now, updated_at=now
+    )
+    audit_record_many(
+        actor=actor,
+        action="shipment.ship",
+        model=Shipment,
+        entries=[
+            (pk, shipment_number(pk), {"status": [status, ShipmentStatus.SHIPPED]}) for pk, status in closing
+        ],
+    )
+    return [pk for pk, _status in closing]
 
 
 @transaction.atomic
@@ -289,7 +304,7 @@ def _record(
                 ItemAnswer(item.pk, item.shipment_id, item.line_id, account_id, Dispatch.FAILED, text)
             )
         changed.append(item)
-    ShipmentItem.objects.bulk_update(changed, ["dispatch_state", "dispatch_message", "dispatched_at"])
+    _update_items(changed, ["dispatch_state", "dispatch_message", "dispatched_at"])
     if ship:
         # The note names the way out on the line's history and on the stock ledger's SHIP rows.
         shipped = order_lines_ship(lines=ship, actor=actor, note=_("Dispatched to the channel"))
@@ -302,7 +317,7 @@ def _record(
                     _("Sent to the channel, but not marked shipped here: %(reason)s")
                     % {"reason": stuck[item.line_id]}
                 )[:500]
-            ShipmentItem.objects.bulk_update(notes, ["dispatch_message"])
+            _update_items(notes, ["dispatch_message"])
     outcome.shipped += _close_boxes({item.shipment_id for item in items}, actor=actor, now=now)
 
 
@@ -433,7 +448,7 @@ def dispatch_sheet_mark(
     now = timezone.now()
     for item in marked:
         item.dispatch_state, item.dispatch_message, item.dispatched_at = Dispatch.EXCEL, "", now
-    ShipmentItem.objects.bulk_update(marked, ["dispatch_state", "dispatch_message", "dispatched_at"])
+    _update_items(marked, ["dispatch_state", "dispatch_message", "dispatched_at"])
     _close_boxes({item.shipment_id for item in marked}, actor=actor, now=now)
     audit_record(
         actor=actor,

@@ -4,11 +4,15 @@ the schedule has left to send.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -126,6 +130,14 @@ def _batch_failure(lines: Sequence[OrderLine], exc: ChannelError) -> list[ItemRe
     ]
 
 
+def _lock_sync_rows(account: ChannelAccount, lines: Sequence[OrderLine]) -> list[int]:
+    """Make the lines' missing LineSync rows and lock them all in line order; the line ids."""
+    ids = sorted(line.pk for line in lines)
+    LineSync.objects.bulk_create([LineSync(line_id=pk, account=account) for pk in ids], ignore_conflicts=True)
+    list(LineSync.objects.filter(line_id__in=ids).order_by("pk").select_for_update().values_list("pk"))
+    return ids
+
+
 @transaction.atomic
 def _record_answers(
     account: ChannelAccount,
@@ -136,26 +148,29 @@ def _record_answers(
     done: str,
 ) -> None:
     """One more attempt of `kind` ("confirm" or "dispatch") on each line's LineSync, with the
-    channel's answer: done (the `done` time set) or its reason and whether it is worth retrying."""
-    rows = _sync_rows(account, lines)
+    channel's answer: done (the `done` time set) or its reason and whether it is worth retrying.
+    One UPDATE per distinct answer (a batch is nearly always all ok, or refused as a whole)."""
+    _lock_sync_rows(account, lines)
     now = timezone.now()
+    groups: dict[tuple[bool, str, str, bool], list[int]] = defaultdict(list)
     for line, result in zip(lines, results, strict=True):
-        row = rows[line.pk]
-        setattr(row, f"{kind}_attempts", min(getattr(row, f"{kind}_attempts") + 1, 32767))
-        setattr(row, f"{kind}_tried_at", now)
         if result.ok:
-            setattr(row, done, now)
-            error, code, retryable = "", "", False
+            groups[(True, "", "", False)].append(line.pk)
         else:
             error = (result.message or _("Refused without a reason."))[:500]
-            code, retryable = result.code[:100], result.retryable
-        setattr(row, f"{kind}_error", error)
-        setattr(row, f"{kind}_code", code)
-        setattr(row, f"{kind}_retryable", retryable)
-    LineSync.objects.bulk_update(
-        rows.values(),
-        [f"{kind}_attempts", f"{kind}_tried_at", done, f"{kind}_error", f"{kind}_code", f"{kind}_retryable"],
-    )
+            groups[(False, error, result.code[:100], result.retryable)].append(line.pk)
+    attempts = f"{kind}_attempts"
+    for (ok, error, code, retryable), ids in groups.items():
+        values: dict[str, Any] = {
+            attempts: Least(F(attempts) + 1, Value(32767)),
+            f"{kind}_tried_at": now,
+            f"{kind}_error": error,
+            f"{kind}_code": code,
+            f"{kind}_retryable": retryable,
+        }
+        if ok:
+            values[done] = now
+        LineSync.objects.filter(line_id__in=ids).update(**values)
 
 
 def channel_orders_confirm(
@@ -288,7 +303,7 @@ def _register_dispatches(
     rows = _sync_rows(account, [r.line for r in valid])
     now = timezone.now()
     to_send: list[OrderLine] = []
-    changed: list[LineSync] = []
+    changed: list[tuple[int, str, str]] = []
     for request in valid:
         row = rows[request.line.pk]
         same = (row.courier_code, row.tracking_number) == (request.courier_code, request.tracking_number)
@@ -310,23 +325,31 @@ def _register_dispatches(
             answered.append(_line_outcome(request.line, result, already=True))
             continue
         if not same or row.dispatch_requested_at is None:
-            row.courier_code, row.tracking_number = request.courier_code, request.tracking_number
-            row.dispatch_requested_at = now
-            row.dispatch_error, row.dispatch_code, row.dispatch_retryable = "", "", False
-            changed.append(row)
+            changed.append((row.pk, request.courier_code, request.tracking_number))
         to_send.append(request.line)
-    LineSync.objects.bulk_update(
-        changed,
-        [
-            "courier_code",
-            "tracking_number",
-            "dispatch_requested_at",
-            "dispatch_error",
-            "dispatch_code",
-            "dispatch_retryable",
-        ],
-    )
+    _request_dispatches(changed, now=now)
     return to_send, answered
+
+
+def _request_dispatches(rows: Sequence[tuple[int, str, str]], *, now: datetime) -> None:
+    """(LineSync pk, courier code, tracking number) asked now, the last answer cleared: one
+    UPDATE joined to a VALUES list (each row has its own number)."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(LineSync._meta.db_table)
+    pk = connection.ops.quote_name(LineSync._meta.pk.attname)
+    for start in range(0, len(rows), 1000):
+        part = rows[start : start + 1000]
+        values = ", ".join(["(%s, %s, %s)"] * len(part))
+        params: list[Any] = [value for row in part for value in row]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS s SET courier_code = v.courier, tracking_number = v.tracking, "  # noqa: S608 - identifiers from the model
+                "dispatch_requested_at = %s, dispatch_error = '', dispatch_code = '', "
+                "dispatch_retryable = false "
+                f"FROM (VALUES {values}) AS v(id, courier, tracking) WHERE s.{pk} = v.id::bigint",
+                [now, *params],
+            )
 
 
 def channel_dispatch(
@@ -430,18 +453,15 @@ def _dispatch(
 @transaction.atomic
 def _record_dispatch_wait(lines: Sequence[OrderLine], results: Sequence[ItemResult]) -> None:
     """Lines a whole-run failure kept from being sent: the reason, without counting an attempt."""
-    rows = {
-        row.line_id: row
-        for row in LineSync.objects.filter(line_id__in=[ln.pk for ln in lines]).select_for_update()
-    }
+    ids = sorted(ln.pk for ln in lines)
+    list(LineSync.objects.filter(line_id__in=ids).order_by("pk").select_for_update().values_list("pk"))
+    groups: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
     for line, result in zip(lines, results, strict=True):
-        row = rows[line.pk]
-        row.dispatch_error, row.dispatch_code, row.dispatch_retryable = (
-            result.message[:500],
-            result.code[:100],
-            result.retryable,
+        groups[(result.message[:500], result.code[:100], result.retryable)].append(line.pk)
+    for (error, code, retryable), line_ids in groups.items():
+        LineSync.objects.filter(line_id__in=line_ids).update(
+            dispatch_error=error, dispatch_code=code, dispatch_retryable=retryable
         )
-    LineSync.objects.bulk_update(rows.values(), ["dispatch_error", "dispatch_code", "dispatch_retryable"])
 
 
 # --- What the schedule has to do ------------------------------------------------------------------
