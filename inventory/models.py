@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -152,11 +154,21 @@ class Reservation(models.Model):
         return f"{self.reference}: {self.sku_id}@{self.location_id} x{self.quantity}"
 
 
+# marked_at of a stock-dirty mark the push has claimed (read before this value was set).
+MARK_CLAIMED = datetime(2000, 1, 1, tzinfo=UTC)
+MARK_CLAIMED_SQL = "'2000-01-01 00:00:00+00'::timestamptz"
+
+
 class StockDirty(models.Model):
     """A SKU whose available quantity changed and is not yet pushed to the channels.
 
-    Upserted in the same transaction as the change, so a crash loses nothing; the channel
-    stock push deletes a row only if marked_at is not newer than what it pushed."""
+    Upserted in the same transaction as the change, so a crash loses nothing. The channel
+    stock push claims a batch of marks (marked_at := MARK_CLAIMED, committed) BEFORE it reads
+    the quantities it pushes, and afterwards deletes only the marks still claimed. A change
+    committed after the claim therefore needs to write its mark only when there is no row or a
+    claimed one: the reservation statements skip the write when the SKU is already marked and
+    unclaimed (no new row version on every reservation of a hot SKU); mark_stock_dirty always
+    writes, which is just as safe."""
 
     sku = models.OneToOneField(Sku, on_delete=models.CASCADE, primary_key=True, related_name="stock_dirty")
     marked_at = models.DateTimeField(db_index=True)

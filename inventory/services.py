@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Sku
 from inventory.lock_objects import Shelf, lock_for_reserve, lock_stock_levels
-from inventory.models import Location, Reservation, StockDirty, StockLevel, StockMovement
+from inventory.models import MARK_CLAIMED_SQL, Location, Reservation, StockDirty, StockLevel, StockMovement
 from oms.db import pg_array
 from oms.models import User
 
@@ -429,6 +429,7 @@ WITH held AS (
     WHERE NOT EXISTS (SELECT FROM held)
     ORDER BY d.sku_id
     ON CONFLICT (sku_id) DO UPDATE SET marked_at = EXCLUDED.marked_at
+    WHERE {StockDirty._meta.db_table}.marked_at = {MARK_CLAIMED_SQL}
 )
 SELECT * FROM reservation
 """  # noqa: S608 (only table names from Meta are formatted in)

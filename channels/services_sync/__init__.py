@@ -16,9 +16,9 @@ all accounts (so a later computed quantity is never overtaken by an earlier one)
 Stock push rules (DESIGN.md "The stock rules"): the quantity a listing shows is the account's
 exposure rule (ChannelAccount.exposed_quantity) applied to the SKU's available-to-sell
 (inventory.selectors.available_map, bundles resolved); a SKU that is not on sale or not active
-shows 0. StockDirty marks are claimed in SKU order and deleted only when their marked_at is
-still exactly what was read, so a SKU marked again meanwhile stays dirty; a rate limit or a
-temporary failure keeps the SKU dirty for the next run.
+shows 0. StockDirty marks are claimed in SKU order (marked_at := MARK_CLAIMED, committed) before
+the quantities are read, and afterwards deleted only if still claimed, so a SKU marked again
+meanwhile stays dirty; a rate limit or a temporary failure keeps the SKU dirty for the next run.
 
 The workflows live in one module each: common (locks, outcomes, helpers), collect, lines
 (발주확인 / 발송처리) and push (stock, product). Import from this package: every name other apps

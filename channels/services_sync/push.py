@@ -49,7 +49,7 @@ from channels.services_sync.common import (
     run_lock,
 )
 from channels.types import ItemResult, ProductUpdate, StockUpdate
-from inventory.models import StockDirty
+from inventory.models import MARK_CLAIMED, StockDirty
 from inventory.selectors import available_map
 from inventory.services import mark_stock_dirty
 from oms.models import User
@@ -294,18 +294,32 @@ def _with_bundles(sku_ids: Iterable[int]) -> dict[int, set[int]]:
     return sources
 
 
-def _clear_marks(
-    model: type[StockDirty] | type[SkuChange], rows: Sequence[tuple[int, datetime]], keep: set[int]
-) -> None:
-    """Delete the marks read, except those to keep and those marked again since they were read
-    (their marked_at changed: equality, not order, so no clock skew between writers can lose
-    a newer mark)."""
-    by_time: dict[datetime, list[int]] = defaultdict(list)
-    for sku_id, marked_at in rows:
-        if sku_id not in keep:
-            by_time[marked_at].append(sku_id)
-    for marked_at, sku_ids in by_time.items():
-        model.objects.filter(sku_id__in=sku_ids, marked_at=marked_at).delete()
+def _claim_marks(model: type[StockDirty] | type[SkuChange], *, after: int, claim: bool) -> list[int]:
+    """The next STOCK_STEP marked SKU ids above `after`; with `claim` they are set to
+    MARK_CLAIMED and committed before the caller reads any quantity, so a change committed
+    later either finds no mark (and inserts one) or a claimed one (and re-marks it): it is
+    never lost to the clear, whether or not its writer rewrites an unclaimed mark. Rows are
+    locked in SKU order, as the writers lock them."""
+    with transaction.atomic():
+        marks = model.objects.filter(sku_id__gt=after).order_by("sku_id")
+        if claim:
+            marks = marks.select_for_update()
+        sku_ids = list(marks.values_list("sku_id", flat=True)[:STOCK_STEP])
+        if claim and sku_ids:
+            model.objects.filter(sku_id__in=sku_ids).update(marked_at=MARK_CLAIMED)
+    return sku_ids
+
+
+def _clear_marks(model: type[StockDirty] | type[SkuChange], sku_ids: Sequence[int], keep: set[int]) -> None:
+    """Delete the claimed marks handled, except those to keep (they stay claimed, i.e. dirty);
+    a mark written again since the claim (marked_at no longer MARK_CLAIMED) stays."""
+    done = sorted(set(sku_ids) - keep)
+    if not done:
+        return
+    with transaction.atomic():
+        claimed = model.objects.filter(sku_id__in=done, marked_at=MARK_CLAIMED)
+        locked = list(claimed.order_by("sku_id").select_for_update().values_list("sku_id", flat=True))
+        model.objects.filter(sku_id__in=locked, marked_at=MARK_CLAIMED).delete()
 
 
 def _check_account(account_id: int, *, what: str, capability: Capability) -> ChannelAccount:
@@ -388,7 +402,8 @@ def _drain_marks(
 ) -> None:
     """Claim the marks of `model` in SKU order, STOCK_STEP at a time, each step under the lock
     `lock_key`: `step(sku_ids)` pushes those SKUs and returns the marked SKU ids to keep; the
-    others are cleared (with `clear`) unless marked again meanwhile."""
+    others are cleared (with `clear`) unless marked again since the claim. Without `clear`
+    (one account's push) the marks are only read, left as they are for the other accounts."""
     last = 0
     while True:
         # One step at a time under the lock: the value is read and sent before any other
@@ -396,18 +411,14 @@ def _drain_marks(
         with _step_lock(lock_key, first=last == 0, wait=lock_wait) as locked:
             if not locked:
                 return
-            rows = list(
-                model.objects.filter(sku_id__gt=last)
-                .order_by("sku_id")
-                .values_list("sku_id", "marked_at")[:STOCK_STEP]
-            )
-            if not rows:
+            sku_ids = _claim_marks(model, after=last, claim=clear)
+            if not sku_ids:
                 return
-            last = rows[-1][0]
-            keep = step([sku_id for sku_id, _m in rows])
+            last = sku_ids[-1]
+            keep = step(sku_ids)
             outcome.kept_dirty += len(keep)
             if clear:
-                _clear_marks(model, rows, keep)
+                _clear_marks(model, sku_ids, keep)
 
 
 def _drain_dirty(run: _StockRun, listings: QuerySet[Listing], *, clear: bool, lock_wait: float) -> None:

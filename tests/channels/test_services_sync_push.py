@@ -297,6 +297,38 @@ def test_a_sku_marked_again_during_a_push_stays_dirty(
     assert naver.stock[("4000000001", "30000001")] == 5 and not _dirty()
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_committed_between_the_push_reading_and_clearing_is_pushed_later(
+    naver: FakeNaver, naver_account: ChannelAccount, warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a transaction on Postgres a reservation is the one-statement function, which
+    leaves an unclaimed mark as it is: the push must claim the marks before it reads the
+    stock, or a reservation committed after its read would have its mark cleared with it."""
+    tee = stocked("TEE-BK-M", 6, location=warehouse)
+    listing(naver_account, "4000000001", "30000001", tee)
+    assert _dirty() == {tee.pk}
+    from channels.services_sync import push as services_sync
+
+    real = services_sync.available_map
+
+    def reserve_after_reading(sku_ids):
+        found = real(sku_ids)
+        assert stock_reserve(reference="orderline:7", lines=[(tee.pk, 1)])  # commits on its own
+        return found
+
+    monkeypatch.setattr(services_sync, "available_map", reserve_after_reading)
+    channel_stock_push()
+    monkeypatch.setattr(services_sync, "available_map", real)
+
+    assert naver.stock[("4000000001", "30000001")] == 6  # what was read
+    assert _dirty() == {tee.pk}  # the reservation's mark survived the clear
+    stock_reserve(reference="orderline:8", lines=[(tee.pk, 1)])  # an unclaimed mark: left as is
+    assert _dirty() == {tee.pk}
+    channel_stock_push()
+    assert naver.stock[("4000000001", "30000001")] == 4 and not _dirty()
+
+
 def test_an_auth_refusal_turns_the_account_to_error_and_scheduled_pushes_skip_it(
     naver: FakeNaver, naver_account: ChannelAccount, warehouse
 ) -> None:
