@@ -194,10 +194,7 @@ def order_lines_ship(*, lines: Sequence[OrderLine], actor: User | None, note: st
         references=[reservation_reference(line.pk) for line in consume], actor=actor, reason=note or "ship"
     )
     if outcome.changed:
-        now = timezone.now()
-        for line in outcome.changed:
-            line.updated_at = now
-        OrderLine.objects.bulk_update(outcome.changed, ["status", "updated_at"], batch_size=1000)
+        _save_moved(outcome.changed, set(), timezone.now())
         OrderEvent.objects.bulk_create(events, batch_size=1000)
     return outcome
 
