@@ -336,6 +336,20 @@ def _request_dispatches(rows: Sequence[tuple[int, str, str]], *, now: datetime) 
     UPDATE joined to a VALUES list (each row has its own number)."""
     if not rows:
         return
+    if connection.vendor != "postgresql":  # SQLite has no column names for a VALUES list
+        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for row_pk, courier, tracking in rows:
+            groups[(courier, tracking)].append(row_pk)
+        for (courier, tracking), ids in groups.items():
+            LineSync.objects.filter(pk__in=ids).update(
+                courier_code=courier,
+                tracking_number=tracking,
+                dispatch_requested_at=now,
+                dispatch_error="",
+                dispatch_code="",
+                dispatch_retryable=False,
+            )
+        return
     table = connection.ops.quote_name(LineSync._meta.db_table)
     pk = connection.ops.quote_name(LineSync._meta.pk.attname)
     for start in range(0, len(rows), 1000):
