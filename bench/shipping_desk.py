@@ -41,33 +41,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._db import scratch_database_url  # noqa: E402
 from bench.collect_orders import OPTIONS, load_catalog, setup_django  # noqa: E402
 
 NAVER_RATE = 2.0
 
 
 def bench_database_url(url: str) -> str:
-    """The same server and credentials, database '<name>_bench_ship', created empty."""
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(url)
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit("bench/shipping_desk.py needs PostgreSQL: set DATABASE_URL=postgres://...")
-    name = f"{config['NAME']}_bench_ship"
-    params: dict[str, Any] = {
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    head, _sep, tail = url.rpartition("/")
-    query = "?" + tail.split("?", 1)[1] if "?" in tail else ""
-    return f"{head}/{name}{query}"
+    return scratch_database_url(url, suffix="_bench_ship", script="shipping_desk.py")
 
 
 def make_naver_account(naver: Any, name: str, skus: list[Any]) -> Any:

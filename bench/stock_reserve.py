@@ -41,6 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._db import scratch_database_url  # noqa: E402
+
 MODES = ("sql", "service")
 BARE_SQL = "UPDATE inventory_stocklevel SET reserved = reserved + 1 WHERE id = %s AND on_hand - reserved >= 1"
 
@@ -63,30 +65,7 @@ class Scenario:
 
 
 def bench_database_url(url: str) -> str:
-    """The same server and credentials, database '<name>_bench', created empty."""
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
-    config = dj_database_url.parse(url)
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit("bench/stock_reserve.py needs PostgreSQL: set DATABASE_URL=postgres://...")
-    name = f"{config['NAME']}_bench"
-    params = {
-        "dbname": "postgres",
-        "host": config.get("HOST"),
-        "port": config.get("PORT"),
-        "user": config.get("USER"),
-        "password": config.get("PASSWORD"),
-    }
-    conninfo = make_conninfo("", **{key: str(value) for key, value in params.items() if value})
-    with psycopg.connect(conninfo, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    head, _sep, tail = url.rpartition("/")
-    query = "?" + tail.split("?", 1)[1] if "?" in tail else ""
-    return f"{head}/{name}{query}"
+    return scratch_database_url(url, suffix="_bench", script="stock_reserve.py")
 
 
 def setup_django(url: str) -> None:
