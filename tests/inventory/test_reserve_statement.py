@@ -93,3 +93,30 @@ def test_a_bundle_without_components_is_refused() -> None:
     with pytest.raises(InventoryError):
         stock_reserve(reference="orderline:4", lines=[(empty.pk, 1)])
     assert not Reservation.objects.exists()
+
+
+def test_two_bundles_sharing_a_component_and_an_unknown_sku() -> None:
+    """Each line's SKU is looked up by key (migration 0005): two bundles sharing the cup add up,
+    and an id that is no SKU at all comes back short instead of being dropped."""
+    warehouse = LocationFactory.create()
+    cup, knit = SkuFactory.create(code="CUP"), SkuFactory.create(code="KNIT")
+    stock_receive(sku=cup, location=warehouse, quantity=3)
+    stock_receive(sku=knit, location=warehouse, quantity=1)
+    pair = make_bundle([(cup, 2)], code="CUP-PAIR")
+    gift = make_bundle([(cup, 1), (knit, 1)], code="GIFT")
+
+    with pytest.raises(InsufficientStock) as refused:
+        stock_reserve(reference="orderline:5", lines=[(pair.pk, 1), (gift.pk, 2)])
+    assert [(s.sku_code, s.wanted, s.available) for s in refused.value.shortages] == [
+        ("CUP", 4, 3),
+        ("KNIT", 2, 1),
+    ]
+
+    held = stock_reserve(reference="orderline:6", lines=[(pair.pk, 1), (gift.pk, 1)])
+    assert sorted((r.sku_id, r.quantity) for r in held) == sorted([(cup.pk, 3), (knit.pk, 1)])
+
+    missing = knit.pk + 1000
+    with pytest.raises(InsufficientStock) as unknown:
+        stock_reserve(reference="orderline:7", lines=[(missing, 1)])
+    assert [(s.sku_id, s.wanted, s.available) for s in unknown.value.shortages] == [(missing, 1, 0)]
+    assert_ledger_balances()
