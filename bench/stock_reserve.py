@@ -14,13 +14,16 @@ processes, each with its own connection, started together on a barrier) runs for
     WHERE id = %s AND on_hand - reserved >= 1 (autocommit): the physical limit of one
     reservation = one row update and one commit, with no ledger and no history.
 
-Each scenario runs --rounds times, alternating the two, and the median is printed with the
-ratio service / bare SQL beside the goal (1/2 spread, 1/3 hot). Afterwards it verifies zero
-oversell: 50 workers asking at once for twice the stock of a SKU must get exactly the stock, and
-for every row reserved <= on_hand, the reservation rows and the ledger add up to reserved, and
-each counted success is one unit reserved. Exit status: 1 on any oversell or unexpected error,
-2 when a rate goal is missed, 0 otherwise. --threads, --only, --profile and --setup-sql help
-find where the time goes; results and the reading of them are in bench/RESULTS.md.
+Each scenario runs --rounds times, alternating the two, and the median is printed with the ratio
+service / bare SQL beside the goal (1/2 spread, 1/3 hot). Both go through Django's connection as
+the application does, with DEBUG off. --prepared also times the bare UPDATE as a prepared
+statement on psycopg's own cursor (no parsing or planning per call), for information. Afterwards
+it verifies zero oversell: 50 workers asking at once for twice the stock of a SKU must get
+exactly the stock, and for every row reserved <= on_hand, the reservation rows and the ledger
+add up to reserved, and each counted success is one unit reserved. Exit status: 1 on any
+oversell or unexpected error, 2 when a rate goal is missed, 0 otherwise. --threads, --only,
+--profile and --setup-sql help find where the time goes; results and the reading of them are in
+bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class Tally:
 @dataclass
 class Scenario:
     name: str
-    mode: str  # "sql" or "service"
+    mode: str  # "sql", "prepared" or "service"
     targets: list[int]  # StockLevel ids (sql) or SKU ids (service)
 
 
@@ -70,6 +73,8 @@ def bench_database_url(url: str) -> str:
 
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
+    # Production-like: with DEBUG on, Django keeps every query of every worker in memory.
+    os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
     import django
 
@@ -137,6 +142,17 @@ def work(
             cursor.execute(BARE_SQL, [rng.choice(targets)])
             return cursor.rowcount
 
+    elif mode == "prepared":
+        import psycopg
+
+        # psycopg's own cursor on the same connection: parameters bound by the server and the
+        # statement prepared once, so Postgres neither parses nor plans it again.
+        prepared = psycopg.Cursor(connection.connection)
+
+        def reserve(_i: int) -> int:
+            prepared.execute(BARE_SQL, [rng.choice(targets)], prepare=True)
+            return prepared.rowcount
+
     elif batch == 1:
 
         def reserve(i: int) -> int:
@@ -155,7 +171,7 @@ def work(
             ]
             return sum(result.ok for result in stock_reserve_many(requests=requests))
 
-    per_call = 1 if mode == "sql" else batch
+    per_call = batch if mode == "service" else 1
     try:
         barrier.wait(timeout=120)
         tally.started = time.monotonic()
@@ -335,6 +351,11 @@ def main() -> None:
     )
     parser.add_argument("--profile", default="", metavar="DIR", help="write a cProfile file per worker here")
     parser.add_argument(
+        "--prepared",
+        action="store_true",
+        help="also time the bare UPDATE as a prepared statement (psycopg's own cursor), for information",
+    )
+    parser.add_argument(
         "--only", choices=["spread", "hot"], help="time only this scenario (the checks still run)"
     )
     args = parser.parse_args()
@@ -369,10 +390,13 @@ def main() -> None:
 
     rates: dict[tuple[str, str], list[float]] = {}
     successes = {"sql": 0, "service": 0}
+    timed = (*MODES, "prepared") if args.prepared else MODES
     for round_ in range(args.rounds):
         for where in [args.only] if args.only else ["spread", "hot"]:
-            for mode in MODES:
-                scenario = Scenario(f"{mode}-{where}", mode, targets[mode][where])
+            for mode in timed:
+                # the prepared loop updates the bare SQL loop's rows
+                counted = "sql" if mode == "prepared" else mode
+                scenario = Scenario(f"{mode}-{where}", mode, targets[counted][where])
                 tallies = run_scenario(
                     scenario,
                     workers=args.workers,
@@ -386,7 +410,7 @@ def main() -> None:
                 check_errors(scenario.name, tallies)
                 if any(t.refused for t in tallies):
                     sys.exit(f"{scenario.name}: ran out of stock during a timed run; raise on_hand")
-                successes[mode] += sum(t.ok for t in tallies)
+                successes[counted] += sum(t.ok for t in tallies)
                 rates.setdefault((where, mode), []).append(rate(tallies))
                 print(
                     f"  round {round_ + 1} {scenario.name:16} {rates[(where, mode)][-1]:9.0f} /s", flush=True
@@ -422,6 +446,10 @@ def main() -> None:
         met &= ratio >= goals[where]
         verdict = f"{'>=' if ratio >= goals[where] else '<'}{goals[where]:.2f}"
         print(f"{label:28} {service:10.0f} {bare:10.0f} {ratio:8.2f} {verdict:>6}")
+        if (where, "prepared") in rates:
+            prepared = statistics.median(rates[(where, "prepared")])
+            label = "  bare SQL, prepared"
+            print(f"{label:28} {'':10} {prepared:10.0f} {service / prepared:8.2f}  (information)")
     print()
     problems = verify(targets, successes, limited, limited_ok)
     attempts = args.workers * (2 * limited // args.workers + 1)

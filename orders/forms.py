@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Sku
 from channels.models import ChannelAccount
-from orders.models import LineStatus
+from orders.models import ImportBatch, LineStatus
 from orders.normalize import normalize_phone, normalize_zip
 from orders.selectors import manual_account_list
 from orders.services_bulk import BulkAction
@@ -56,6 +56,13 @@ class LineFilterForm(forms.Form):
     )
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
+    # The orders one upload created (the link from an upload's result page).
+    batch = forms.ModelChoiceField(
+        label=_("Upload"),
+        required=False,
+        queryset=ImportBatch.objects.select_related("account"),
+        widget=forms.HiddenInput,
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -181,7 +181,8 @@ def prepare_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
 def order_line_list(*, filters: Mapping[str, Any]) -> QuerySet[OrderLine]:
     """Lines (상품주문) with their order and account, filtered; annotated with `sort_at`.
 
-    filters: account (ChannelAccount or id), status, flag (one of FLAGS), date_field
+    filters: account (ChannelAccount or id), batch (the ImportBatch that created the orders, or its
+    id), status, flag (one of FLAGS), date_field
     ("ordered" or "paid"), date_from, date_to, q (search box; see prepare_filters)."""
     search = _search_of(filters)
     sort_at = SORT_AT
@@ -216,6 +217,9 @@ def _apply_base_filters(qs: QuerySet[OrderLine], filters: Mapping[str, Any]) -> 
     account = filters.get("account")
     if account:
         qs = qs.filter(account=account)
+    batch = filters.get("batch")
+    if batch:
+        qs = qs.filter(order__import_batch=batch)
     date_from, date_to = filters.get("date_from"), filters.get("date_to")
     if date_from or date_to:
         if filters.get("date_field") == "paid":
@@ -314,9 +318,10 @@ class TabCounts:
 
 def _counts_key(filters: Mapping[str, Any]) -> str:
     version = cache.get(_COUNTS_VERSION_KEY) or 0
-    account = filters.get("account")
+    account, batch = filters.get("account"), filters.get("batch")
     relevant = {
         "account": getattr(account, "pk", account),
+        "batch": getattr(batch, "pk", batch),
         "date_field": filters.get("date_field") or "",
         "date_from": str(filters.get("date_from") or ""),
         "date_to": str(filters.get("date_to") or ""),

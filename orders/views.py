@@ -337,6 +337,7 @@ def order_list_view(request: AuthedHttpRequest) -> HttpResponseBase:
         "total": total,
         "total_capped": counts.is_capped(total),
         "filter_query": querystring_without(request.GET, "after", "before", "format"),
+        "batch_clear_query": querystring_without(request.GET, "after", "before", "format", "batch"),
         "account_choices": account_choices(),
         "bulk_result": request.session.pop(BULK_RESULT_KEY, None),
         "matching_url": matching_url(),
@@ -348,7 +349,7 @@ def order_list_view(request: AuthedHttpRequest) -> HttpResponseBase:
 
 def _back_to_list(request: AuthedHttpRequest) -> HttpResponse:
     """The list with the filters the bulk form was posted from (only our own query keys)."""
-    allowed = {"q", "account", "status", "flag", "date_field", "date_from", "date_to", "sort"}
+    allowed = {"q", "account", "batch", "status", "flag", "date_field", "date_from", "date_to", "sort"}
     pairs = [(k, v) for k, v in parse_qsl(request.POST.get("back", "")) if k in allowed]
     url = reverse("orders:order_list")
     return redirect(f"{url}?{urlencode(pairs)}" if pairs else url)

@@ -124,7 +124,7 @@ def _detail_context(request: AuthedHttpRequest, batch: ImportBatch) -> dict[str,
         "can_cancel": batch.status == ImportBatch.Status.PREVIEW
         and not batch_is_busy(batch)
         and request.user.has_perm("orders.add_importbatch"),
-        "order_list_url": f"{reverse('orders:order_list')}?account={batch.account_id}",
+        "order_list_url": f"{reverse('orders:order_list')}?batch={batch.pk}",
     }
     if batch.status == ImportBatch.Status.COMMITTED:
         context["orders"] = (

@@ -61,8 +61,16 @@ def test_staff_uploads_the_smartstore_sheet_previews_and_registers_it(
     screenshot(page, "order-import-result")
     assert Order.objects.filter(account=account).count() == 12
 
+    # "이 업로드의 주문 보기": the order list narrowed to this upload, the filter shown as a chip
     page.locator(".import-actions a.btn.primary").click()
-    page.wait_for_url(f"{base}/orders/?account={account.pk}")
+    batch = ImportBatch.objects.get()
+    page.wait_for_url(f"{base}/orders/?batch={batch.pk}")
     # A recipient from the sheet, now in the order list.
     page.locator("table").get_by_text("윤예준").first.wait_for()
+    assert "smartstore_발송처리_sample.xlsx" in page.locator("[data-filter=batch]").inner_text()
+    assert page.locator("table tbody tr[class^=status-]").count() == 21
     screenshot(page, "order-import-order-list")
+    # Removing the chip shows every order again.
+    page.locator("[data-filter=batch] a").click()
+    page.wait_for_url(f"{base}/orders/")
+    assert page.locator("[data-filter=batch]").count() == 0

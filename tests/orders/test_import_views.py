@@ -100,8 +100,12 @@ def test_staff_uploads_the_smartstore_sample_previews_and_registers(
         reverse("orders:order_detail", args=[Order.objects.get(external_order_id="20261120000300").pk])
         in page
     )
-    assert f"{reverse('orders:order_list')}?account={account.pk}" in page
     assert "data-register" not in page
+    # "Orders from this upload": the order list filtered to this batch's 21 lines
+    batch_list_url = f"{reverse('orders:order_list')}?batch={batch.pk}"
+    assert batch_list_url in page
+    listed = client.get(batch_list_url).content.decode()
+    assert "21 lines" in listed and 'data-filter="batch"' in listed and "smartstore_" in listed
 
     # The same sheet again: everything is already there, registering creates nothing.
     _post(client, account, _file(SMARTSTORE), password="sample1234")

@@ -9,7 +9,7 @@ from django.urls import reverse
 from inventory.models import StockLevel
 from oms.models import User
 from orders.ingest import orders_ingest
-from orders.models import LineStatus, OrderEvent, OrderLine
+from orders.models import ImportBatch, LineStatus, Order, OrderEvent, OrderLine
 from orders.services import order_line_cancel, order_line_confirm, order_line_hold
 from tests.conftest import client_for, sheet_of
 from tests.orders.builders import channel_line, channel_order
@@ -61,6 +61,30 @@ def test_filters_by_account_state_and_flag(desk: Desk, manager_user: User) -> No
     # The tabs count under the other filters (the store's lines only).
     tabs = {t.get("state"): t["count"] for t in both.context["tabs"] if t.get("state")}
     assert tabs["hold"] == 1 and tabs["new"] == 2
+
+
+def test_filter_by_upload_shows_the_orders_that_upload_created(desk: Desk, manager_user: User) -> None:
+    upload = ImportBatch.objects.create(
+        account=desk.coupang,
+        profile_name="coupang",
+        filename="DeliveryList_1125.xlsx",
+        uploaded_by=manager_user,
+    )
+    Order.objects.filter(lines__external_line_id="L-PARK-1").update(import_batch=upload)
+
+    response = _get(manager_user, batch=str(upload.pk))
+    assert _lines_shown(response) == {"L-PARK-1"} and response.context["total"] == 1
+    body = response.content.decode()
+    assert 'data-filter="batch"' in body and "DeliveryList_1125.xlsx" in body
+    assert f'name="batch" value="{upload.pk}"' in body  # kept when the other filters change
+    # the other filters narrow it further; an unknown upload is ignored, not an error
+    assert _lines_shown(_get(manager_user, batch=str(upload.pk), status="hold")) == set()
+    assert len(_lines_shown(_get(manager_user, batch="999999"))) == 5
+    # a bulk action from the filtered list stays within the upload
+    back = urlencode({"batch": upload.pk})
+    response = _bulk(manager_user, "hold", back=back, select_all="filtered", note="업로드 확인")
+    assert response.context["bulk_result"]["changed"] == 1
+    assert response.request["QUERY_STRING"] == back
 
 
 def test_address_changed_lines_have_their_own_tab(desk: Desk, manager_user: User) -> None:
