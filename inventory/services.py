@@ -438,6 +438,27 @@ _RESERVE_COUNT = "SELECT count(*) FROM reservation\n"
 assert _RESERVE_RETURN in _RESERVE_WRITE_SQL
 
 
+def _stored_reservation(reference: str, row: Sequence[Any], now: datetime) -> Reservation:
+    """A Reservation for a row the database returned (id, sku_id, location_id, quantity,
+    original_quantity, consumed, released, created_at): marked as stored, no query."""
+    pk, sku_id, location_id, quantity, original, consumed, released, created_at = row
+    reservation = Reservation(
+        pk=pk,
+        sku_id=sku_id,
+        location_id=location_id,
+        reference=reference,
+        quantity=quantity,
+        original_quantity=original,
+        consumed=consumed,
+        released=released,
+        created_at=created_at,
+        updated_at=now,
+    )
+    reservation._state.adding = False
+    reservation._state.db = connection.alias
+    return reservation
+
+
 def _write_reservations(
     takes: Sequence[_Take],
     references: Sequence[str],
@@ -479,24 +500,8 @@ def _write_reservations(
             return None
         written: list[Reservation] = []
         for take, reference in zip(takes, references, strict=True):
-            pk, _ref, sku_id, location_id, quantity, original, consumed, released, created_at = rows[
-                (reference, take.shelf.sku_id, take.shelf.location_id)
-            ]
-            reservation = Reservation(
-                pk=pk,
-                sku_id=sku_id,
-                location_id=location_id,
-                reference=reference,
-                quantity=quantity,
-                original_quantity=original,
-                consumed=consumed,
-                released=released,
-                created_at=created_at,
-                updated_at=now,
-            )
-            reservation._state.adding = False
-            reservation._state.db = connection.alias
-            written.append(reservation)
+            row = rows[(reference, take.shelf.sku_id, take.shelf.location_id)]
+            written.append(_stored_reservation(reference, (row[0], *row[2:]), now))
         return written
 
     # Elsewhere (SQLite: the IMMEDIATE transaction already serialises writers) the same, step by step.
@@ -677,21 +682,11 @@ def _reserve_in_one_statement(
         if tag == "short":
             shortages.append((sku_id, quantity, original))
             continue
-        reservation = Reservation(
-            pk=pk,
-            sku_id=sku_id,
-            location_id=location_id,
-            reference=reference,
-            quantity=quantity,
-            original_quantity=original,
-            consumed=consumed,
-            released=released,
-            created_at=created_at,
-            updated_at=now,
+        reservations.append(
+            _stored_reservation(
+                reference, (pk, sku_id, location_id, quantity, original, consumed, released, created_at), now
+            )
         )
-        reservation._state.adding = False
-        reservation._state.db = connection.alias
-        reservations.append(reservation)
     if shortages:
         codes = dict(Sku.objects.filter(pk__in={s for s, _w, _f in shortages}).values_list("pk", "code"))
         raise InsufficientStock(
