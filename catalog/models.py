@@ -126,8 +126,10 @@ class BundleItem(models.Model):
 class SkuChange(models.Model):
     """A SKU whose name, price or sale state changed and is not yet pushed to the channels.
 
-    Written in the same transaction as the change (durable); the channel product push
-    drains rows whose marked_at is not newer than what it read."""
+    Written in the same transaction as the change (durable). The channel product push claims
+    the marks before it reads what it sends (marked_at set to inventory.models.MARK_CLAIMED) and
+    clears only marks still claimed afterwards, so a change made meanwhile marks the SKU again
+    and is pushed by the next run (channels.services_sync.push._drain_marks)."""
 
     sku = models.OneToOneField(Sku, on_delete=models.CASCADE, primary_key=True, related_name="pending_change")
     marked_at = models.DateTimeField(db_index=True)
