@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -27,7 +25,7 @@ from catalog.models import Sku
 from channels.models import ChannelAccount, Marketplace
 from inventory.models import Reservation
 from inventory.selectors import available_map
-from oms.listing import KeysetPage, keyset_page
+from oms.listing import COUNT_CAP, KeysetPage, capped_counts, keyset_page
 from oms.listing import _decode as decode_cursor
 from orders.models import (
     SORT_AT,
@@ -293,9 +291,6 @@ def line_sku_codes(lines: list[OrderLine]) -> dict[int, list[tuple[str, int]]]:
 # --- Tab counts ---------------------------------------------------------------------------------
 
 
-# Tab counts stop at this many: "10,000+" is as useful as the exact figure for a tab, and
-# counting is then bounded by the cap, not by the million lines behind it.
-COUNT_CAP = 10_000
 DENSE_SEARCH_COUNT_CAP = 1_000
 
 
@@ -357,28 +352,12 @@ def _grouped_counts(base: QuerySet[OrderLine]) -> tuple[dict[str, int], dict[str
 
 
 def _capped_counts(base: QuerySet[OrderLine], cap: int) -> tuple[int, dict[str, int], dict[str, int]]:
-    """Every count at once, each stopping at `cap`: one statement of UNION ALL'ed
-    SELECT COUNT(*) FROM (... LIMIT cap), each an index range (state, account, flag)."""
-    parts: list[tuple[str, QuerySet[OrderLine]]] = [("all", base)]
+    """Every count at once, each stopping at `cap` (oms.listing.capped_counts), each an index
+    range (state, account, flag)."""
+    parts: list[tuple[str, QuerySet[Any]]] = [("all", base)]
     parts += [(f"s:{value}", base.filter(status=value)) for value in LineStatus.values]
     parts += [(f"f:{flag}", base.filter(**{flag: True})) for flag in FLAGS]
-    sql_parts: list[str] = []
-    params: list[Any] = []
-    keys: list[str] = []
-    for key, queryset in parts:
-        try:
-            sql, part_params = queryset.order_by().values("pk")[:cap].query.sql_with_params()
-        except EmptyResultSet:
-            continue
-        sql_parts.append(f"SELECT {len(keys)}, COUNT(*) FROM ({sql}) AS part{len(keys)}")  # noqa: S608 - built from querysets
-        params += list(part_params)
-        keys.append(key)
-    results = dict.fromkeys(keys, 0)
-    if sql_parts:
-        with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(sql_parts), params)
-            for index, count in cursor.fetchall():
-                results[keys[index]] = count
+    results = capped_counts(parts, cap)
     by_status = {k[2:]: n for k, n in results.items() if k.startswith("s:") and n}
     by_flag = {flag: results.get(f"f:{flag}", 0) for flag in FLAGS}
     return results.get("all", 0), by_status, by_flag

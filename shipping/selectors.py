@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from channels.models import ChannelAccount
+from oms.listing import COUNT_CAP, capped_counts
 from orders.models import LineSku, LineStatus, OrderLine
 from orders.normalize import normalize_phone
 from shipping.models import (
@@ -183,10 +184,16 @@ def _search_q(text: str) -> Q:
 
 
 def shipment_status_counts(*, filters: dict[str, Any]) -> dict[str, int]:
-    """Boxes per status under the other filters (for the tabs)."""
+    """Boxes per status under the other filters (the tabs), and under all of them ("total":
+    the list's own count), each stopping at COUNT_CAP (a count equal to it means "or more"):
+    delivered boxes pile up for years, and a tab need not count every one of them."""
     rest = {k: v for k, v in filters.items() if k not in {"status", "attention"}} | {"with_cancelled": True}
-    rows = shipment_list(filters=rest).order_by().values("status").annotate(n=Count("pk"))
-    return {row["status"]: row["n"] for row in rows}
+    others = shipment_list(filters=rest)
+    parts: list[tuple[str, QuerySet[Any]]] = [
+        (state.value, others.filter(status=state)) for state in ShipmentStatus
+    ]
+    parts.append(("total", shipment_list(filters=filters)))
+    return capped_counts(parts, COUNT_CAP)
 
 
 def shipment_attention_count() -> int:

@@ -3,7 +3,7 @@ Excel; the 출고 생성 (합포장) panel; a box's detail with split and cancel
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from oms.excel import xlsx_response
 from oms.http import AuthedHttpRequest
-from oms.listing import page_from_request, querystring_without, selected_queryset
+from oms.listing import COUNT_CAP, page_from_request, querystring_without, selected_queryset
 from oms.selectors import job_list_for
 from shipping.forms_desk import BuildForm, DeskBulkForm, DeskFilterForm, SplitForm, desk_filters
 from shipping.models import Shipment, ShipmentStatus
@@ -71,8 +71,11 @@ def _filters(data: QueryDict) -> tuple[DeskFilterForm, dict[str, Any]]:
     return form, filters
 
 
-def _tabs(request: AuthedHttpRequest, filters: dict[str, Any]) -> list[dict[str, Any]]:
-    counts = shipment_status_counts(filters=filters)
+def _tabs(
+    request: AuthedHttpRequest, filters: dict[str, Any], counts: dict[str, int]
+) -> list[dict[str, Any]]:
+    """The status tabs; a tab whose count (or one of the counts it adds up) reached COUNT_CAP
+    is shown as "N+"."""
     base = request.GET.copy()
     for key in ("status", "attention", "after", "before", "format", "job"):
         base.pop(key, None)
@@ -86,21 +89,19 @@ def _tabs(request: AuthedHttpRequest, filters: dict[str, Any]) -> list[dict[str,
 
     status = filters.get("status") or ""
     attention = bool(filters.get("attention"))
-    open_count = sum(
-        counts.get(s, 0) for s in (ShipmentStatus.READY, ShipmentStatus.PRINTED, ShipmentStatus.PACKED)
-    )
+
+    def added(states: Sequence[ShipmentStatus]) -> dict[str, Any]:
+        values = [counts.get(s.value, 0) for s in states]
+        return {"count": sum(values), "capped": any(v >= COUNT_CAP for v in values)}
+
+    live = [s for s in ShipmentStatus if s != ShipmentStatus.CANCELLED]
     tabs = [
-        {
-            "label": _("All"),
-            "url": url(),
-            "count": sum(n for state, n in counts.items() if state != ShipmentStatus.CANCELLED),
-            "active": not status and not attention,
-        },
+        {"label": _("All"), "url": url(), "active": not status and not attention, **added(live)},
         {
             "label": _("Not shipped yet"),
             "url": url(status="open"),
-            "count": open_count,
             "active": status == "open",
+            **added([ShipmentStatus.READY, ShipmentStatus.PRINTED, ShipmentStatus.PACKED]),
         },
     ]
     for state in ShipmentStatus:
@@ -108,8 +109,8 @@ def _tabs(request: AuthedHttpRequest, filters: dict[str, Any]) -> list[dict[str,
             {
                 "label": state.label,
                 "url": url(status=state.value),
-                "count": counts.get(state.value, 0),
                 "active": status == state.value and not attention,
+                **added([state]),
             }
         )
     attention_count = shipment_attention_count()
@@ -117,7 +118,8 @@ def _tabs(request: AuthedHttpRequest, filters: dict[str, Any]) -> list[dict[str,
         {
             "label": _("Needs a look"),
             "url": url(attention="on"),
-            "count": attention_count,
+            "count": attention_count,  # open boxes only: never many, counted exactly
+            "capped": False,
             "active": attention,
             "flag": True,
         }
@@ -201,6 +203,7 @@ def desk_view(request: AuthedHttpRequest) -> HttpResponseBase:
     if request.GET.get("format") == "xlsx":
         return _shipment_xlsx(queryset.order_by("-pk"))
     page = page_from_request(request, queryset, order=("-pk",))
+    counts = shipment_status_counts(filters=filters)
     job = None
     job_id = request.GET.get("job", "")
     if job_id.isdigit():
@@ -214,9 +217,10 @@ def desk_view(request: AuthedHttpRequest) -> HttpResponseBase:
         "filter_form": form,
         "filters": filters,
         "page": page,
-        "total": queryset.count(),
+        "total": counts["total"],
+        "total_capped": counts["total"] >= COUNT_CAP,
         "rows": _rows(page.items),
-        "tabs": _tabs(request, filters),
+        "tabs": _tabs(request, filters, counts),
         "filter_query": querystring_without(request.GET, "after", "before", "format", "job"),
         "buildable": buildable_line_count(),
         "blocked": blocked_line_count(),

@@ -131,6 +131,36 @@ def test_the_list_filters_searches_and_flags_cancelled_lines(account, staff) -> 
     assert "1 cancelled line — don" in html
 
 
+def test_tabs_count_boxes_per_state_and_stop_at_the_cap(account, staff, monkeypatch) -> None:
+    for name in ("가", "나", "다", "라"):
+        confirmed(account, name=name)
+    shipments_build(actor=None)
+    first, second, *_rest = Shipment.objects.order_by("pk")
+    Shipment.objects.filter(pk=first.pk).update(status=ShipmentStatus.SHIPPED)
+    Shipment.objects.filter(pk=second.pk).update(status=ShipmentStatus.CANCELLED)
+
+    def tabs(**params: str) -> tuple[dict[str, tuple[int, bool]], Any]:
+        response = staff.get(reverse("shipping:desk"), params)
+        return {str(t["label"]): (t["count"], t["capped"]) for t in response.context["tabs"]}, response
+
+    counted, response = tabs()
+    assert counted["All"] == (3, False) and counted["Not shipped yet"] == (2, False)
+    assert counted["Ready to ship"] == (2, False) and counted["Shipped"] == (1, False)
+    assert counted["Cancelled"] == (1, False)
+    assert response.context["total"] == 3 and not response.context["total_capped"]
+    assert tabs(status="shipped")[1].context["total"] == 1
+
+    # With a cap of 2 (10,000 in the app) a full tab says "2+", sums included, and so does the head.
+    monkeypatch.setattr("shipping.selectors.COUNT_CAP", 2)
+    monkeypatch.setattr("shipping.views_desk.COUNT_CAP", 2)
+    counted, response = tabs()
+    assert counted["Ready to ship"] == (2, True) and counted["Not shipped yet"] == (2, True)
+    assert counted["All"] == (3, True) and counted["Shipped"] == (1, False)
+    assert response.context["total"] == 2 and response.context["total_capped"]
+    html = response.content.decode()
+    assert "2+ boxes" in html and 'data-total="2+"' in html
+
+
 def test_bulk_combine_and_cancel(account, staff) -> None:
     (a,) = confirmed(account, name="가", bundle_key="P1")
     (b,) = confirmed(account, name="가", bundle_key="P2")
