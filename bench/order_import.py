@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+# Production-like: with DEBUG on, Django keeps the text of every query it ran in memory.
+os.environ.setdefault("DEBUG", "0")
 
 HEADERS = [
     "상품주문번호",
