@@ -78,6 +78,7 @@ from catalog.services import (
 )
 from inventory.selectors import available_map
 from oms.excel import xlsx_response
+from oms.forms import flash_errors
 from oms.http import AuthedHttpRequest
 from oms.listing import page_from_request, querystring_without, selected_queryset
 
@@ -203,9 +204,7 @@ def product_bulk_view(request: AuthedHttpRequest) -> HttpResponse:
     selected = selected_queryset(request.POST, sku_list(filters=filters))
     form = BulkEditForm(request.POST, prefix="bulk")
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        flash_errors(request, form)
         return redirect(_list_url(filter_query))
     action = form.cleaned_data["action"]
     if action == "name" and not request.user.has_perm("catalog.change_product"):

@@ -16,6 +16,14 @@ from channels.selectors import CredentialsView, MarketplaceInfo
 
 CRED_PREFIX = "cred_"
 
+
+class AccountChoiceField(forms.ModelChoiceField):
+    """A channel account select, each option "name (marketplace)"."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.get_marketplace_display()})"
+
+
 GENERAL_FIELDS = ("name", "base_url", "is_active")
 SCHEDULE_FIELDS = ("collect_interval_minutes",)
 SETTLEMENT_FIELDS = ("commission_rate",)

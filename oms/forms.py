@@ -3,9 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.contenttypes.models import ContentType
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from oms.models import AuditLog, Company, User
@@ -106,7 +108,39 @@ class ContentTypeChoiceField(forms.ModelChoiceField):
         return f"{obj.app_label} · {obj.name}"
 
 
-class AuditFilterForm(forms.Form):
+class DateRangeForm(forms.Form):
+    """A filter form with date_from / date_to fields (declared by the subclass, where they
+    should appear) that refuses an end date before the start date."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+
+def flash_errors(request: HttpRequest, form: forms.Form) -> None:
+    """Each of the form's errors as an error message (a form posted from a list page, which
+    redirects back to the list instead of showing the form again)."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))
+
+
+def valid_filters(form: forms.Form, *, drop_blank: bool = False) -> dict[str, Any]:
+    """The valid filters of a bound form; invalid fields are dropped (the form shows why), and
+    with `drop_blank` the empty ones too."""
+    if form.is_bound:
+        form.is_valid()
+    return {
+        k: v
+        for k, v in getattr(form, "cleaned_data", {}).items()
+        if k not in form.errors and not (drop_blank and v in ("", None))
+    }
+
+
+class AuditFilterForm(DateRangeForm):
     actor = forms.ModelChoiceField(
         label=_("User"), required=False, queryset=User.objects.order_by("username")
     )
@@ -125,13 +159,6 @@ class AuditFilterForm(forms.Form):
         field = self.fields["content_type"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = ContentType.objects.filter(pk__in=used).order_by("app_label", "model")
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", _("The end date is before the start date."))
-        return cleaned
 
 
 class CompanyForm(forms.ModelForm):

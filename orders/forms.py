@@ -8,7 +8,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Sku
+from channels.forms import AccountChoiceField
 from channels.models import ChannelAccount
+from oms.forms import DateRangeForm
 from orders.models import ImportBatch, LineStatus
 from orders.normalize import normalize_phone, normalize_zip
 from orders.selectors import manual_account_list
@@ -24,12 +26,7 @@ SORT_CHOICES = [("newest", _("Newest first")), ("oldest", _("Oldest first"))]
 DATE_FIELD_CHOICES = [("ordered", _("Ordered")), ("paid", _("Paid"))]
 
 
-class AccountChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} ({obj.get_marketplace_display()})"
-
-
-class LineFilterForm(forms.Form):
+class LineFilterForm(DateRangeForm):
     """The order list's filters; every one lives in the URL."""
 
     q = forms.CharField(
@@ -63,20 +60,6 @@ class LineFilterForm(forms.Form):
         queryset=ImportBatch.objects.select_related("account"),
         widget=forms.HiddenInput,
     )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", _("The end date is before the start date."))
-        return cleaned
-
-
-def filters_from(form: LineFilterForm) -> dict[str, Any]:
-    """The valid filters of a bound form; invalid fields are dropped (the form shows why)."""
-    if form.is_bound:
-        form.is_valid()
-    return {k: v for k, v in getattr(form, "cleaned_data", {}).items() if k not in form.errors}
 
 
 class BulkActionForm(forms.Form):

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from channels.forms import AccountChoiceField
 from channels.models import ChannelAccount, Marketplace
 from oms.sheets import SheetUploadForm, normalize_header
 from orders.excel import user_profile
@@ -23,11 +24,6 @@ def import_accounts() -> QuerySet[ChannelAccount]:
     return (
         ChannelAccount.objects.filter(is_active=True).exclude(marketplace=Marketplace.MANUAL).order_by("name")
     )
-
-
-class AccountField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} ({obj.get_marketplace_display()})"
 
 
 def profile_choices() -> list[tuple[str, Any]]:
@@ -47,7 +43,7 @@ class OrderUploadForm(SheetUploadForm):
 
     field_order = ["account", "profile", "file", "password"]
 
-    account = AccountField(
+    account = AccountChoiceField(
         label=_("Channel account"),
         queryset=ChannelAccount.objects.none(),
         empty_label=_("Choose the account the orders belong to"),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from channels.models import ChannelAccount, Marketplace
 from oms.excel import xlsx_response
+from oms.forms import flash_errors, valid_filters
 from oms.http import AuthedHttpRequest
 from oms.listing import querystring_without, selected_queryset
 from orders.forms import (
@@ -30,7 +31,6 @@ from orders.forms import (
     ManualLineFormSet,
     ManualOrderForm,
     MemoForm,
-    filters_from,
 )
 from orders.models import LineStatus, Order, OrderLine
 from orders.selectors import (
@@ -315,7 +315,7 @@ def _xlsx_filename() -> str:
 @permission_required("orders.view_order", raise_exception=True)
 def order_list_view(request: AuthedHttpRequest) -> HttpResponseBase:
     filter_form = LineFilterForm(request.GET or None)
-    filters = prepare_filters(filters_from(filter_form))
+    filters = prepare_filters(valid_filters(filter_form))
     queryset = order_line_list(filters=filters)
     order = line_sort(filters)
     if request.GET.get("format") == "xlsx":
@@ -357,7 +357,7 @@ def _back_to_list(request: AuthedHttpRequest) -> HttpResponse:
 
 def _selection(request: AuthedHttpRequest) -> tuple[Any, bool]:
     """The lines a bulk action applies to (checked ids, or every line the filters match)."""
-    filters = filters_from(LineFilterForm(_filter_data(request.POST)))
+    filters = valid_filters(LineFilterForm(_filter_data(request.POST)))
     queryset = order_line_list(filters=filters)
     return selected_queryset(request.POST, queryset), request.POST.get("select_all") == "filtered"
 
@@ -372,9 +372,7 @@ def _filter_data(data: QueryDict) -> QueryDict:
 def order_bulk_view(request: AuthedHttpRequest) -> HttpResponse:
     form = BulkActionForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        flash_errors(request, form)
         return _back_to_list(request)
     selection, all_matching = _selection(request)
     ids = list(selection.order_by("pk").values_list("pk", flat=True)[: BULK_MAX + 1])
@@ -413,7 +411,7 @@ def order_export_view(request: AuthedHttpRequest) -> HttpResponseBase:
     if not selection.exists():
         messages.error(request, _("Select the lines first."))
         return _back_to_list(request)
-    filters = filters_from(LineFilterForm(_filter_data(request.POST)))
+    filters = valid_filters(LineFilterForm(_filter_data(request.POST)))
     return _xlsx(selection.order_by(*line_sort(filters)), _xlsx_filename())
 
 

@@ -8,19 +8,16 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from channels.forms import AccountChoiceField
 from channels.models import ChannelAccount
+from oms.forms import DateRangeForm
 from shipping.models import Courier, ShipmentStatus
 
 TRACKING_CHOICES = [("", _("All")), ("no", _("Without tracking no.")), ("yes", _("With tracking no."))]
 STATUS_CHOICES = [("", _("All")), ("open", _("Not shipped yet")), *ShipmentStatus.choices]
 
 
-class AccountChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} ({obj.get_marketplace_display()})"
-
-
-class DeskFilterForm(forms.Form):
+class DeskFilterForm(DateRangeForm):
     q = forms.CharField(
         label=_("Search"),
         required=False,
@@ -48,24 +45,6 @@ class DeskFilterForm(forms.Form):
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", _("The end date is before the start date."))
-        return cleaned
-
-
-def desk_filters(form: DeskFilterForm) -> dict[str, Any]:
-    """The valid filters of a bound form; invalid fields are dropped (the form shows why)."""
-    if form.is_bound:
-        form.is_valid()
-    return {
-        k: v
-        for k, v in getattr(form, "cleaned_data", {}).items()
-        if k not in form.errors and v not in ("", None)
-    }
 
 
 class BuildForm(forms.Form):

@@ -18,10 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from oms.excel import xlsx_response
+from oms.forms import flash_errors, valid_filters
 from oms.http import AuthedHttpRequest
 from oms.listing import COUNT_CAP, page_from_request, querystring_without, selected_queryset
 from oms.selectors import job_list_for
-from shipping.forms_desk import BuildForm, DeskBulkForm, DeskFilterForm, SplitForm, desk_filters
+from shipping.forms_desk import BuildForm, DeskBulkForm, DeskFilterForm, SplitForm
 from shipping.models import Shipment, ShipmentStatus
 from shipping.selectors import (
     EDITABLE_STATES,
@@ -64,7 +65,7 @@ def _url_or_none(name: str) -> str | None:
 
 def _filters(data: QueryDict) -> tuple[DeskFilterForm, dict[str, Any]]:
     form = DeskFilterForm(data or None)
-    filters = desk_filters(form)
+    filters = valid_filters(form, drop_blank=True)
     ids = shipments_from_ids(data.get("ids"))
     if ids:
         filters["ids"] = ids
@@ -271,9 +272,7 @@ def desk_bulk_view(request: AuthedHttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = DeskBulkForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        flash_errors(request, form)
         return _back_to_desk(request)
     if len(ids) > BULK_MAX:
         messages.error(
@@ -323,9 +322,7 @@ def desk_build_view(request: AuthedHttpRequest) -> HttpResponse:
     """출고 생성 (합포장) from the confirmed lines."""
     form = BuildForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        flash_errors(request, form)
         return redirect("shipping:desk")
     started = shipments_build_start(
         actor=request.user,
@@ -409,9 +406,7 @@ def shipment_split_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     shipment = _box_or_404(pk)
     form = SplitForm(request.POST, line_ids=list(shipment.items.values_list("line_id", flat=True)))
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        flash_errors(request, form)
         return redirect("shipping:shipment_detail", pk=pk)
     try:
         new = shipment_split(shipment=shipment, line_ids=form.cleaned_data["lines"], actor=request.user)
